@@ -1,0 +1,112 @@
+//! The wit-bindgen adapter: exports `kmip-keyring-core` as the `keyring-guest` world and
+//! implements its `Platform` with the host's WIT imports. No keyring logic lives here.
+
+mod platform;
+
+use kmip_keyring_core::{KeyEntry, KeyringError, KeyringLogic, ServerFailure, Settings};
+use platform::{to_wit_transport_error, WitPlatform};
+use std::cell::RefCell;
+
+wit_bindgen::generate!({
+    path: "../../wit",
+    world: "keyring-guest",
+});
+
+use exports::mysql::keyring_kmip::keyring as wit;
+
+/// Every heap block is wiped when freed, so copies of key material made inside
+/// kmip-ttlv, serde or the bindings never outlive their use in guest memory.
+#[global_allocator]
+static ALLOCATOR: zeroizing_alloc::ZeroAlloc<std::alloc::System> =
+    zeroizing_alloc::ZeroAlloc(std::alloc::System);
+
+thread_local! {
+    // The guest is single-threaded; the state lives as long as the instance.
+    static KEYRING: RefCell<KeyringLogic<WitPlatform>> = RefCell::new(KeyringLogic::new(WitPlatform));
+}
+
+fn with_keyring<T>(f: impl FnOnce(&mut KeyringLogic<WitPlatform>) -> T) -> T {
+    KEYRING.with(|k| f(&mut k.borrow_mut()))
+}
+
+struct Guest;
+
+impl wit::Guest for Guest {
+    fn configure(settings: wit::Settings) -> Result<(), wit::KeyringError> {
+        let settings = Settings {
+            object_group: settings.object_group,
+            locate_page_size: settings.locate_page_size,
+            fetch_batch_size: settings.fetch_batch_size,
+        };
+        with_keyring(|k| k.configure(settings)).map_err(to_wit_error)
+    }
+
+    fn load_all() -> Result<Vec<wit::KeyEntry>, wit::KeyringError> {
+        let entries = with_keyring(KeyringLogic::load_all).map_err(to_wit_error)?;
+        Ok(entries.into_iter().map(to_wit_entry).collect())
+    }
+
+    fn store_key(
+        data_id: String,
+        auth_id: String,
+        key_type: String,
+        data: Vec<u8>,
+    ) -> Result<String, wit::KeyringError> {
+        let data = zeroize::Zeroizing::new(data);
+        with_keyring(|k| k.store(&data_id, &auth_id, &key_type, &data)).map_err(to_wit_error)
+    }
+
+    fn generate_key(
+        data_id: String,
+        auth_id: String,
+        key_type: String,
+        length: u32,
+    ) -> Result<wit::KeyEntry, wit::KeyringError> {
+        with_keyring(|k| k.generate(&data_id, &auth_id, &key_type, length))
+            .map(to_wit_entry)
+            .map_err(to_wit_error)
+    }
+
+    fn remove_key(object_id: String) -> Result<(), wit::KeyringError> {
+        with_keyring(|k| k.remove(&object_id)).map_err(to_wit_error)
+    }
+
+    fn status() -> wit::SessionStatus {
+        let status = with_keyring(|k| k.status());
+        wit::SessionStatus {
+            server_index: status.server_index,
+            protocol_version: status.protocol_version,
+        }
+    }
+}
+
+fn to_wit_entry(entry: KeyEntry) -> wit::KeyEntry {
+    wit::KeyEntry {
+        object_id: entry.object_id,
+        data_id: entry.data_id,
+        auth_id: entry.auth_id,
+        key_type: entry.key_type.label().to_owned(),
+        // The bindings take ownership; the allocator wipes the buffer when it is freed.
+        data: entry.data.as_slice().to_vec(),
+    }
+}
+
+fn to_wit_error(error: KeyringError) -> wit::KeyringError {
+    match error {
+        KeyringError::InvalidArgument(m) => wit::KeyringError::InvalidArgument(m),
+        KeyringError::ServerFailure(ServerFailure {
+            operation,
+            reason,
+            message,
+        }) => wit::KeyringError::ServerFailure(wit::ServerFailure {
+            operation,
+            reason,
+            message,
+        }),
+        KeyringError::MalformedResponse(m) => wit::KeyringError::MalformedResponse(m),
+        KeyringError::Transport(e) => wit::KeyringError::Transport(to_wit_transport_error(e)),
+        KeyringError::NotConfigured => wit::KeyringError::NotConfigured,
+    }
+}
+
+export!(Guest);

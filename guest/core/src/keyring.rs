@@ -1,0 +1,472 @@
+//! The keyring operations: cache fill, store, generate, remove, as Percona's component
+//! performs them on the KMIP server, with batching to save round trips.
+
+use crate::error::KeyringError;
+use crate::key_type::KeyType;
+use crate::kmip::request;
+use crate::kmip::response::{BatchItem, ManagedObject, ResponsePayload};
+use crate::kmip::SecretBytes;
+use crate::owner::AUTH_ID_NAMESPACE;
+use crate::platform::{LogLevel, Platform};
+use crate::session::{Idempotence, Session};
+use kmip_protocol::types::common::{AttributeValue, ObjectType, Operation};
+use kmip_protocol::types::response::Attribute;
+use zeroize::Zeroizing;
+
+/// Settings for one keyring instance (mirrors the WIT `settings`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// KMIP Object Group to register into and load from; `None` for no group.
+    pub object_group: Option<String>,
+    /// Identifiers per Locate page.
+    pub locate_page_size: u32,
+    /// Objects per batched Get/Get Attributes request.
+    pub fetch_batch_size: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            object_group: None,
+            locate_page_size: 1000,
+            fetch_batch_size: 100,
+        }
+    }
+}
+
+/// One key read from or written to the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyEntry {
+    /// The server's Unique Identifier.
+    pub object_id: String,
+    /// MySQL data_id (the KMIP Name).
+    pub data_id: String,
+    /// MySQL auth_id; empty when the key has no owner.
+    pub auth_id: String,
+    /// AES or SECRET.
+    pub key_type: KeyType,
+    /// The key material, wiped on drop.
+    pub data: SecretBytes,
+}
+
+/// The session as reported for status rows.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SessionStatus {
+    /// Index of the server the open connection talks to.
+    pub server_index: Option<u32>,
+    /// Negotiated protocol version, as "1.4".
+    pub protocol_version: Option<String>,
+}
+
+/// The keyring logic over a platform.
+pub struct KeyringLogic<P: Platform> {
+    platform: P,
+    settings: Option<Settings>,
+    session: Session<P::Conn>,
+}
+
+impl<P: Platform> KeyringLogic<P> {
+    /// A keyring over `platform`, not yet configured.
+    pub fn new(platform: P) -> Self {
+        Self {
+            platform,
+            settings: None,
+            session: Session::new(),
+        }
+    }
+
+    /// The platform (tests inspect their scripted peers through it).
+    pub fn platform(&self) -> &P {
+        &self.platform
+    }
+
+    /// Accepts the settings; an empty Object Group means none. Does no I/O.
+    pub fn configure(&mut self, mut settings: Settings) -> Result<(), KeyringError> {
+        if settings.object_group.as_deref() == Some("") {
+            settings.object_group = None;
+        }
+        if settings.locate_page_size == 0 || settings.fetch_batch_size == 0 {
+            return Err(KeyringError::InvalidArgument(
+                "locate-page-size and fetch-batch-size must be at least 1".into(),
+            ));
+        }
+        self.settings = Some(settings);
+        Ok(())
+    }
+
+    /// Reports the session. Does no I/O.
+    pub fn status(&self) -> SessionStatus {
+        SessionStatus {
+            server_index: self.session.server_index(),
+            protocol_version: self.session.version().map(|v| v.to_string()),
+        }
+    }
+
+    fn settings(&self) -> Result<Settings, KeyringError> {
+        self.settings.clone().ok_or(KeyringError::NotConfigured)
+    }
+
+    /// Reads every Symmetric Key and Secret Data object in the configured group.
+    pub fn load_all(&mut self) -> Result<Vec<KeyEntry>, KeyringError> {
+        let settings = self.settings()?;
+        let mut entries = Vec::new();
+        for (object_type, key_type) in [
+            (ObjectType::SymmetricKey, KeyType::Aes),
+            (ObjectType::SecretData, KeyType::Secret),
+        ] {
+            let ids = self.locate_all(object_type, &settings)?;
+            for chunk in ids.chunks(settings.fetch_batch_size as usize) {
+                self.fetch_batch(chunk, key_type, &mut entries)?;
+            }
+        }
+        self.platform.log(
+            LogLevel::Info,
+            &format!("loaded {} keys from the KMIP server", entries.len()),
+        );
+        Ok(entries)
+    }
+
+    /// Locate, paged by Maximum Items / Offset Items where the version allows it.
+    fn locate_all(
+        &mut self,
+        object_type: ObjectType,
+        settings: &Settings,
+    ) -> Result<Vec<String>, KeyringError> {
+        let group = settings.object_group.as_deref();
+        let page = i32::try_from(settings.locate_page_size).unwrap_or(i32::MAX);
+        let mut ids: Vec<String> = Vec::new();
+        loop {
+            let paged = self
+                .session
+                .ensure_open(&mut self.platform)?
+                .has_offset_items();
+            let offset = i32::try_from(ids.len()).unwrap_or(i32::MAX);
+            let items = self.session.exchange(
+                &mut self.platform,
+                || {
+                    let (max, off) = if paged {
+                        (Some(page), Some(offset))
+                    } else {
+                        (None, None)
+                    };
+                    vec![request::locate(object_type, group, max, off)]
+                },
+                Idempotence::Retry,
+            )?;
+            let found = match single_payload(items, Operation::Locate)? {
+                Some(ResponsePayload::Locate(p)) => p.unique_identifiers,
+                None => Vec::new(),
+                Some(_) => return Err(wrong_payload(Operation::Locate)),
+            };
+            let count = found.len();
+            ids.extend(found.into_iter().map(|u| u.0));
+            if !paged || count < page as usize {
+                return Ok(ids);
+            }
+        }
+    }
+
+    /// One batched request: Get and Get Attributes for each identifier.
+    fn fetch_batch(
+        &mut self,
+        ids: &[String],
+        key_type: KeyType,
+        out: &mut Vec<KeyEntry>,
+    ) -> Result<(), KeyringError> {
+        let items = self.session.exchange(
+            &mut self.platform,
+            || {
+                ids.iter()
+                    .flat_map(|id| [request::get(id), request::get_load_attributes(id)])
+                    .collect()
+            },
+            Idempotence::Retry,
+        )?;
+        let (sent, received) = (ids.len() * 2, items.len());
+        if received != sent {
+            return Err(first_failure(items).unwrap_or_else(|| {
+                KeyringError::MalformedResponse(format!(
+                    "{received} items answer a batch of {sent}"
+                ))
+            }));
+        }
+        let mut items = items.into_iter();
+        for id in ids {
+            let (Some(get), Some(attrs)) = (items.next(), items.next()) else {
+                unreachable!("length checked above")
+            };
+            if let Some(entry) = self.decode_object(id, key_type, get, attrs)? {
+                out.push(entry);
+            }
+        }
+        Ok(())
+    }
+
+    fn decode_object(
+        &mut self,
+        id: &str,
+        key_type: KeyType,
+        get: BatchItem,
+        attrs: BatchItem,
+    ) -> Result<Option<KeyEntry>, KeyringError> {
+        let object = match crate::kmip::response::payload_of(get, Operation::Get)? {
+            Some(ResponsePayload::Get(p)) => p,
+            _ => return Err(wrong_payload(Operation::Get)),
+        };
+        if object.unique_identifier.0 != id {
+            return Err(KeyringError::MalformedResponse(format!(
+                "Get of object {id} returned object {}",
+                object.unique_identifier.0
+            )));
+        }
+        let expected_object = match (key_type, &object.object) {
+            (KeyType::Aes, ManagedObject::SymmetricKey(_)) => true,
+            (KeyType::Secret, ManagedObject::SecretData(_)) => true,
+            _ => false,
+        };
+        if !expected_object {
+            return Err(KeyringError::MalformedResponse(format!(
+                "object {id} was located as {key_type:?} but Get returned another object type"
+            )));
+        }
+        let attributes = match crate::kmip::response::payload_of(attrs, Operation::GetAttributes)? {
+            Some(ResponsePayload::GetAttributes(p)) => p.attributes.unwrap_or_default(),
+            _ => return Err(wrong_payload(Operation::GetAttributes)),
+        };
+        let names = LoadedNames::from_attributes(&attributes);
+        let Some(data_id) = names.data_id.filter(|n| !n.is_empty()) else {
+            self.platform.log(
+                LogLevel::Warning,
+                &format!("skipping KMIP object {id}: it has no Name"),
+            );
+            return Ok(None);
+        };
+        let material = object.object.key_block().key_value.key_material.clone();
+        if material.as_slice().is_empty() {
+            self.platform.log(
+                LogLevel::Warning,
+                &format!("skipping KMIP object {id} ('{data_id}'): it has no key material"),
+            );
+            return Ok(None);
+        }
+        Ok(Some(KeyEntry {
+            object_id: id.to_owned(),
+            data_id,
+            auth_id: names.auth_id.unwrap_or_default(),
+            key_type,
+            data: material,
+        }))
+    }
+
+    /// Registers a key, then activates it (two requests: servers such as PyKMIP do not
+    /// accept an Activate that relies on the ID Placeholder). If Register succeeds but
+    /// Activate does not, the new object is destroyed again so that no half-stored key is
+    /// left behind.
+    pub fn store(
+        &mut self,
+        data_id: &str,
+        auth_id: &str,
+        key_type: &str,
+        data: &[u8],
+    ) -> Result<String, KeyringError> {
+        let settings = self.settings()?;
+        if data_id.is_empty() {
+            return Err(KeyringError::InvalidArgument(
+                "data_id must not be empty".into(),
+            ));
+        }
+        let key_type = KeyType::parse(key_type)?;
+        key_type.check_length(data.len())?;
+        let group = settings.object_group.as_deref();
+        let items = self.session.exchange(
+            &mut self.platform,
+            || {
+                vec![match key_type {
+                    KeyType::Aes => request::register_symmetric_key(data_id, group, auth_id, data),
+                    KeyType::Secret => request::register_secret_data(data_id, group, auth_id, data),
+                }]
+            },
+            Idempotence::Once,
+        )?;
+        let object_id = match single_payload(items, Operation::Register)? {
+            Some(ResponsePayload::Register(p)) => p.unique_identifier.0,
+            _ => return Err(wrong_payload(Operation::Register)),
+        };
+        let activated = self
+            .session
+            .exchange(
+                &mut self.platform,
+                || vec![request::activate(&object_id)],
+                Idempotence::Once,
+            )
+            .and_then(|items| single_payload(items, Operation::Activate).map(|_| ()));
+        if let Err(activate_error) = activated {
+            return Err(self.undo_register(&object_id, data_id, activate_error));
+        }
+        self.platform.log(
+            LogLevel::Info,
+            &format!(
+                "stored {} key '{data_id}' as KMIP object {object_id}",
+                key_type.label()
+            ),
+        );
+        Ok(object_id)
+    }
+
+    fn undo_register(
+        &mut self,
+        object_id: &str,
+        data_id: &str,
+        cause: KeyringError,
+    ) -> KeyringError {
+        let destroyed = self
+            .session
+            .exchange(
+                &mut self.platform,
+                || vec![request::destroy(object_id)],
+                Idempotence::Once,
+            )
+            .and_then(|mut items| single_checked(items.remove(0), Operation::Destroy));
+        match destroyed {
+            Ok(()) => self.platform.log(
+                LogLevel::Warning,
+                &format!("activating '{data_id}' failed; destroyed the new object {object_id}"),
+            ),
+            Err(e) => self.platform.log(
+                LogLevel::Error,
+                &format!(
+                    "activating '{data_id}' failed and destroying the new object {object_id} \
+                     failed too ({e}); it is left PreActive on the server"
+                ),
+            ),
+        }
+        cause
+    }
+
+    /// Draws random key material, then stores it as [`Self::store`] does.
+    pub fn generate(
+        &mut self,
+        data_id: &str,
+        auth_id: &str,
+        key_type: &str,
+        length: u32,
+    ) -> Result<KeyEntry, KeyringError> {
+        let parsed = KeyType::parse(key_type)?;
+        parsed.check_length(length as usize)?;
+        let mut data = Zeroizing::new(vec![0u8; length as usize]);
+        self.platform.random_bytes(&mut data);
+        let object_id = self.store(data_id, auth_id, key_type, &data)?;
+        Ok(KeyEntry {
+            object_id,
+            data_id: data_id.to_owned(),
+            auth_id: auth_id.to_owned(),
+            key_type: parsed,
+            data: SecretBytes(data),
+        })
+    }
+
+    /// Revokes then destroys the object. A Revoke the server refuses (an object that was
+    /// never activated, say) does not stop the Destroy; an object already gone counts as
+    /// removed, so the caller's cache can agree with the server.
+    pub fn remove(&mut self, object_id: &str) -> Result<(), KeyringError> {
+        self.settings()?;
+        if object_id.is_empty() {
+            return Err(KeyringError::InvalidArgument(
+                "object id must not be empty".into(),
+            ));
+        }
+        let revoked = self
+            .session
+            .exchange(
+                &mut self.platform,
+                || vec![request::revoke(object_id)],
+                Idempotence::Once,
+            )
+            .and_then(|mut items| single_checked(items.remove(0), Operation::Revoke));
+        if let Err(e) = revoked {
+            if is_not_found(&e) {
+                self.platform.log(
+                    LogLevel::Warning,
+                    &format!("KMIP object {object_id} was already gone from the server"),
+                );
+                return Ok(());
+            }
+            if !matches!(e, KeyringError::ServerFailure(_)) {
+                return Err(e);
+            }
+            self.platform.log(
+                LogLevel::Warning,
+                &format!("Revoke of KMIP object {object_id} failed ({e}); destroying it anyway"),
+            );
+        }
+        let destroyed = self
+            .session
+            .exchange(
+                &mut self.platform,
+                || vec![request::destroy(object_id)],
+                Idempotence::Once,
+            )
+            .and_then(|mut items| single_checked(items.remove(0), Operation::Destroy));
+        match destroyed {
+            Err(e) if is_not_found(&e) => Ok(()),
+            other => other,
+        }
+    }
+}
+
+/// The Name and the owner found among an object's attributes.
+struct LoadedNames {
+    data_id: Option<String>,
+    auth_id: Option<String>,
+}
+
+impl LoadedNames {
+    fn from_attributes(attributes: &[Attribute]) -> Self {
+        let mut names = Self {
+            data_id: None,
+            auth_id: None,
+        };
+        for attribute in attributes {
+            match &attribute.value {
+                AttributeValue::Name(value, _) if names.data_id.is_none() => {
+                    names.data_id = Some(value.0.clone());
+                }
+                AttributeValue::ApplicationSpecificInformation(ns, data)
+                    if ns.0 == AUTH_ID_NAMESPACE =>
+                {
+                    names.auth_id = Some(data.0.clone());
+                }
+                _ => {}
+            }
+        }
+        names
+    }
+}
+
+fn single_payload(
+    mut items: Vec<BatchItem>,
+    operation: Operation,
+) -> Result<Option<ResponsePayload>, KeyringError> {
+    crate::kmip::response::payload_of(items.remove(0), operation)
+}
+
+fn single_checked(item: BatchItem, operation: Operation) -> Result<(), KeyringError> {
+    crate::kmip::response::payload_of(item, operation).map(|_| ())
+}
+
+fn first_failure(items: Vec<BatchItem>) -> Option<KeyringError> {
+    items.into_iter().find_map(|item| {
+        let op = item.operation.unwrap_or(Operation::Get);
+        crate::kmip::response::payload_of(item, op).err()
+    })
+}
+
+fn wrong_payload(operation: Operation) -> KeyringError {
+    KeyringError::MalformedResponse(format!(
+        "the {operation:?} result has no {operation:?} payload"
+    ))
+}
+
+fn is_not_found(e: &KeyringError) -> bool {
+    matches!(e, KeyringError::ServerFailure(f) if f.reason == "ItemNotFound")
+}

@@ -1,0 +1,239 @@
+//! One TLS connection to a KMIP server, with deadlines on every step and TTLV framing at
+//! the outermost level only (the host never parses what the message carries).
+
+use crate::config::ServerEndpoint;
+use crate::sandbox::bindings::transport::TransportError;
+use rustls::pki_types::ServerName;
+use rustls::{ClientConnection, StreamOwned};
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// TTLV header: 3-byte tag, 1-byte type, 4-byte length.
+const TTLV_HEADER: usize = 8;
+/// Tag of a KMIP Response Message.
+const RESPONSE_MESSAGE_TAG: [u8; 3] = [0x42, 0x00, 0x7B];
+/// TTLV type Structure.
+const STRUCTURE: u8 = 0x01;
+
+/// A mutually authenticated TLS connection to one configured server.
+pub struct BrokeredConnection {
+    server_index: u32,
+    server: ServerEndpoint,
+    endpoint: String,
+    tls: Arc<rustls::ClientConfig>,
+    stream: StreamOwned<ClientConnection, TcpStream>,
+    timeout: Duration,
+    max_message_bytes: u32,
+}
+
+fn io_error(step: &str, endpoint: &str, e: std::io::Error) -> TransportError {
+    match e.kind() {
+        ErrorKind::WouldBlock | ErrorKind::TimedOut => {
+            TransportError::Timeout(format!("{step} with {endpoint}"))
+        }
+        ErrorKind::ConnectionRefused => TransportError::Refused(format!("{endpoint}: {e}")),
+        ErrorKind::UnexpectedEof | ErrorKind::ConnectionReset | ErrorKind::BrokenPipe => {
+            TransportError::Closed
+        }
+        ErrorKind::InvalidData => match e
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        {
+            Some(tls) => TransportError::TlsFailure(format!("{endpoint}: {tls}")),
+            None => TransportError::Io(format!("{step} with {endpoint}: {e}")),
+        },
+        _ => TransportError::Io(format!("{step} with {endpoint}: {e}")),
+    }
+}
+
+fn remaining(deadline: Instant) -> Option<Duration> {
+    deadline
+        .checked_duration_since(Instant::now())
+        .filter(|d| !d.is_zero())
+}
+
+impl BrokeredConnection {
+    pub(super) fn open(
+        server_index: u32,
+        endpoint: &ServerEndpoint,
+        tls: Arc<rustls::ClientConfig>,
+        timeout: Duration,
+        max_message_bytes: u32,
+    ) -> Result<Self, TransportError> {
+        let name = endpoint.to_string();
+        let deadline = Instant::now() + timeout;
+        let addrs: Vec<SocketAddr> = (endpoint.host.as_str(), endpoint.port)
+            .to_socket_addrs()
+            .map_err(|e| TransportError::Refused(format!("{name}: cannot resolve: {e}")))?
+            .collect();
+        let mut last = TransportError::Refused(format!("{name}: no address"));
+        let mut socket = None;
+        for addr in addrs {
+            let Some(left) = remaining(deadline) else {
+                last = TransportError::Timeout(format!("connecting to {name}"));
+                break;
+            };
+            match TcpStream::connect_timeout(&addr, left) {
+                Ok(s) => {
+                    socket = Some(s);
+                    break;
+                }
+                Err(e) => last = io_error("connecting", &name, e),
+            }
+        }
+        let socket = socket.ok_or(last)?;
+        let _ = socket.set_nodelay(true);
+        let server_name = ServerName::try_from(endpoint.host.clone())
+            .map_err(|e| TransportError::TlsFailure(format!("{name}: invalid server name: {e}")))?;
+        let conn = ClientConnection::new(tls.clone(), server_name)
+            .map_err(|e| TransportError::TlsFailure(format!("{name}: {e}")))?;
+        let mut this = Self {
+            server_index,
+            server: endpoint.clone(),
+            endpoint: name,
+            tls,
+            stream: StreamOwned::new(conn, socket),
+            timeout,
+            max_message_bytes,
+        };
+        this.handshake(deadline)?;
+        Ok(this)
+    }
+
+    /// Completes the TLS handshake now, so certificate problems surface at open.
+    fn handshake(&mut self, deadline: Instant) -> Result<(), TransportError> {
+        while self.stream.conn.is_handshaking() {
+            self.arm(deadline, "TLS handshake")?;
+            self.stream
+                .conn
+                .complete_io(&mut self.stream.sock)
+                .map_err(|e| io_error("TLS handshake", &self.endpoint, e))?;
+        }
+        Ok(())
+    }
+
+    /// Sets the socket timeouts to what is left before `deadline`.
+    fn arm(&self, deadline: Instant, step: &str) -> Result<(), TransportError> {
+        let left = remaining(deadline)
+            .ok_or_else(|| TransportError::Timeout(format!("{step} with {}", self.endpoint)))?;
+        self.stream
+            .sock
+            .set_read_timeout(Some(left))
+            .and_then(|()| self.stream.sock.set_write_timeout(Some(left)))
+            .map_err(|e| io_error(step, &self.endpoint, e))
+    }
+
+    /// The configured server index.
+    pub fn server_index(&self) -> u32 {
+        self.server_index
+    }
+
+    /// "host:port" of the server.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// Whether the server has closed (or sent something unasked) while we were idle. Such a
+    /// connection cannot carry a request; nothing has been sent on it yet, so reopening is
+    /// safe even for a Register.
+    fn is_stale(&self) -> bool {
+        let sock = &self.stream.sock;
+        if sock.set_nonblocking(true).is_err() {
+            return true;
+        }
+        let mut probe = [0u8; 1];
+        let stale = !matches!(sock.peek(&mut probe), Err(e) if e.kind() == ErrorKind::WouldBlock);
+        sock.set_nonblocking(false).is_err() || stale
+    }
+
+    /// Reopens the same server if the idle connection went stale.
+    fn refresh_if_stale(&mut self) -> Result<(), TransportError> {
+        if self.is_stale() {
+            let server = self.server.clone();
+            *self = Self::open(
+                self.server_index,
+                &server,
+                self.tls.clone(),
+                self.timeout,
+                self.max_message_bytes,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Sends one request message within the timeout.
+    pub fn send(&mut self, message: &[u8]) -> Result<(), TransportError> {
+        if message.len() > self.max_message_bytes as usize {
+            return Err(TransportError::MessageTooLarge(self.max_message_bytes));
+        }
+        self.refresh_if_stale()?;
+        let deadline = Instant::now() + self.timeout;
+        self.arm(deadline, "sending")?;
+        self.stream
+            .write_all(message)
+            .and_then(|()| self.stream.flush())
+            .map_err(|e| io_error("sending", &self.endpoint, e))
+    }
+
+    /// Receives one response message within the timeout.
+    pub fn receive(&mut self) -> Result<Vec<u8>, TransportError> {
+        let deadline = Instant::now() + self.timeout;
+        let mut header = [0u8; TTLV_HEADER];
+        self.read_exact(&mut header, deadline)?;
+        if header[..3] != RESPONSE_MESSAGE_TAG || header[3] != STRUCTURE {
+            return Err(TransportError::BadFraming(format!(
+                "{} sent {:02X?} where a KMIP Response Message header belongs",
+                self.endpoint, header
+            )));
+        }
+        let length = u32::from_be_bytes([header[4], header[5], header[6], header[7]]);
+        if length > self.max_message_bytes - TTLV_HEADER as u32 {
+            return Err(TransportError::MessageTooLarge(self.max_message_bytes));
+        }
+        let mut message = vec![0u8; TTLV_HEADER + length as usize];
+        message[..TTLV_HEADER].copy_from_slice(&header);
+        self.read_exact(&mut message[TTLV_HEADER..], deadline)?;
+        Ok(message)
+    }
+
+    fn read_exact(&mut self, mut buf: &mut [u8], deadline: Instant) -> Result<(), TransportError> {
+        while !buf.is_empty() {
+            self.arm(deadline, "receiving")?;
+            match self.stream.read(buf) {
+                Ok(0) => return Err(TransportError::Closed),
+                Ok(n) => buf = &mut buf[n..],
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(io_error("receiving", &self.endpoint, e)),
+            }
+        }
+        Ok(())
+    }
+}
+
+impl super::Channel for BrokeredConnection {
+    fn server_index(&self) -> u32 {
+        self.server_index
+    }
+
+    fn send(&mut self, message: &[u8]) -> Result<(), TransportError> {
+        BrokeredConnection::send(self, message)
+    }
+
+    fn receive(&mut self) -> Result<Vec<u8>, TransportError> {
+        BrokeredConnection::receive(self)
+    }
+}
+
+impl Drop for BrokeredConnection {
+    fn drop(&mut self) {
+        // A polite close_notify; the server may already be gone.
+        self.stream.conn.send_close_notify();
+        let _ = self
+            .stream
+            .sock
+            .set_write_timeout(Some(Duration::from_millis(100)));
+        let _ = self.stream.conn.complete_io(&mut self.stream.sock);
+    }
+}

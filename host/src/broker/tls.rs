@@ -1,0 +1,71 @@
+//! The rustls client configuration: client certificate and key, server CA, peer
+//! verification on, TLS 1.2 and 1.3.
+
+use crate::config::Config;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use thiserror::Error;
+
+/// Why the TLS client could not be set up from the configured PEM files.
+#[derive(Debug, Error)]
+pub enum TlsSetupError {
+    /// A PEM file could not be read or holds nothing usable.
+    #[error("{field} ({}): {reason}", file.display())]
+    Pem {
+        /// The configuration field that names the file.
+        field: &'static str,
+        /// The file.
+        file: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// rustls rejected the combination (key does not match certificate, say).
+    #[error("client_ca/client_key: {0}")]
+    Rejected(String),
+}
+
+fn pem_error(field: &'static str, file: &Path, reason: impl ToString) -> TlsSetupError {
+    TlsSetupError::Pem {
+        field,
+        file: file.to_owned(),
+        reason: reason.to_string(),
+    }
+}
+
+fn certificates(
+    field: &'static str,
+    file: &Path,
+) -> Result<Vec<CertificateDer<'static>>, TlsSetupError> {
+    let certs = CertificateDer::pem_file_iter(file)
+        .map_err(|e| pem_error(field, file, e))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| pem_error(field, file, e))?;
+    if certs.is_empty() {
+        return Err(pem_error(field, file, "no PEM certificate in the file"));
+    }
+    Ok(certs)
+}
+
+/// Builds the client configuration from `client_ca` (the client certificate chain),
+/// `client_key` and `server_ca`.
+pub fn client_config(config: &Config) -> Result<Arc<rustls::ClientConfig>, TlsSetupError> {
+    let chain = certificates("client_ca", &config.client_cert)?;
+    let key = PrivateKeyDer::from_pem_file(&config.client_key)
+        .map_err(|e| pem_error("client_key", &config.client_key, e))?;
+    let mut roots = rustls::RootCertStore::empty();
+    for ca in certificates("server_ca", &config.server_ca)? {
+        roots
+            .add(ca)
+            .map_err(|e| pem_error("server_ca", &config.server_ca, e))?;
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(|e| TlsSetupError::Rejected(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_client_auth_cert(chain, key)
+        .map_err(|e| TlsSetupError::Rejected(e.to_string()))?;
+    Ok(Arc::new(tls))
+}

@@ -1,0 +1,110 @@
+//! `component_keyring_kmip.cnf`: Percona's JSON keys, read with serde_json, every error
+//! naming the file and the field.
+
+mod error;
+mod fields;
+
+pub use error::ConfigError;
+
+use fields::Fields;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The configuration file's name, in the plugin dir (global) or the data dir (local).
+pub const CONFIG_FILE_NAME: &str = "component_keyring_kmip.cnf";
+
+/// Default for `kmip_timeout_ms`, as in Percona's component.
+pub const DEFAULT_TIMEOUT_MS: u64 = 5000;
+
+/// One KMIP server endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerEndpoint {
+    /// Host name or IP address (`server_addr`).
+    pub host: String,
+    /// TCP port (`server_port`).
+    pub port: u16,
+}
+
+impl std::fmt::Display for ServerEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// A parsed configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// The file it was read from.
+    pub source: PathBuf,
+    /// The KMIP servers, in the order they are tried.
+    pub servers: Vec<ServerEndpoint>,
+    /// `client_ca`: the client CERTIFICATE (PEM) — Percona's name is misleading.
+    pub client_cert: PathBuf,
+    /// `client_key`: the client private key (PEM).
+    pub client_key: PathBuf,
+    /// `server_ca`: the CA certificate(s) that signed the server certificate (PEM).
+    pub server_ca: PathBuf,
+    /// `object_group`: KMIP Object Group, `None` when absent or empty.
+    pub object_group: Option<String>,
+    /// `kmip_timeout_ms`: deadline for connect, handshake, and each request/response.
+    pub timeout: Duration,
+}
+
+impl Config {
+    /// Reads and validates a configuration file.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+            file: path.to_owned(),
+            reason: e.to_string(),
+        })?;
+        Self::from_json(path, &text)
+    }
+
+    /// Validates configuration text; `source` names it in errors.
+    pub fn from_json(source: &Path, text: &str) -> Result<Self, ConfigError> {
+        let fields = Fields::parse(source, text)?;
+        let host = fields.required_string("server_addr")?;
+        let port = fields.port("server_port")?;
+        let timeout_ms = fields
+            .optional_u64("kmip_timeout_ms")?
+            .unwrap_or(DEFAULT_TIMEOUT_MS);
+        if timeout_ms == 0 {
+            return Err(fields.invalid("kmip_timeout_ms", "must be at least 1"));
+        }
+        Ok(Self {
+            source: source.to_owned(),
+            servers: vec![ServerEndpoint { host, port }],
+            client_cert: fields.required_string("client_ca")?.into(),
+            client_key: fields.required_string("client_key")?.into(),
+            server_ca: fields.required_string("server_ca")?.into(),
+            object_group: fields
+                .optional_string("object_group")?
+                .filter(|g| !g.is_empty()),
+            timeout: Duration::from_millis(timeout_ms),
+        })
+    }
+
+    /// Finds the configuration as mysqld's `keyring_load` does: the global file in the
+    /// plugin dir, replaced by the data dir's file when it says `"read_local_config": true`.
+    /// Both directory forms (with and without a trailing `/`) are accepted.
+    pub fn locate_and_load(plugin_dir: &Path, data_dir: &Path) -> Result<Self, ConfigError> {
+        let global = plugin_dir.join(CONFIG_FILE_NAME);
+        let text = std::fs::read_to_string(&global).map_err(|e| ConfigError::Read {
+            file: global.clone(),
+            reason: e.to_string(),
+        })?;
+        let fields = Fields::parse(&global, &text)?;
+        if fields.optional_bool("read_local_config")?.unwrap_or(false) {
+            Self::from_file(&data_dir.join(CONFIG_FILE_NAME))
+        } else {
+            Self::from_json(&global, &text)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

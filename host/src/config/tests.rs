@@ -1,0 +1,161 @@
+use super::*;
+
+const GOOD: &str = r#"{
+    "server_addr": "127.0.0.1", "server_port": "5696",
+    "client_ca": "client.pem", "client_key": "client.key", "server_ca": "ca.pem",
+    "object_group": "grp", "kmip_timeout_ms": 1500, "path": "ignored"
+}"#;
+
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    Config::from_json(Path::new("/etc/x/component_keyring_kmip.cnf"), text)
+}
+
+fn with(field: &str, value: &str) -> String {
+    let mut v: serde_json::Value = serde_json::from_str(GOOD).unwrap();
+    if value == "<absent>" {
+        v.as_object_mut().unwrap().remove(field);
+    } else {
+        v[field] = serde_json::from_str(value).unwrap();
+    }
+    v.to_string()
+}
+
+#[test]
+fn percona_keys_parse() {
+    let c = parse(GOOD).unwrap();
+    assert_eq!(
+        c.servers,
+        vec![ServerEndpoint {
+            host: "127.0.0.1".into(),
+            port: 5696
+        }]
+    );
+    assert_eq!(c.client_cert, PathBuf::from("client.pem"));
+    assert_eq!(c.client_key, PathBuf::from("client.key"));
+    assert_eq!(c.server_ca, PathBuf::from("ca.pem"));
+    assert_eq!(c.object_group.as_deref(), Some("grp"));
+    assert_eq!(c.timeout, Duration::from_millis(1500));
+}
+
+#[test]
+fn optional_fields_default() {
+    let c = parse(&with("object_group", "<absent>")).unwrap();
+    assert_eq!(c.object_group, None);
+    let c = parse(&with("object_group", "\"\"")).unwrap();
+    assert_eq!(c.object_group, None);
+    let c = parse(&with("kmip_timeout_ms", "<absent>")).unwrap();
+    assert_eq!(c.timeout, Duration::from_millis(DEFAULT_TIMEOUT_MS));
+}
+
+#[test]
+fn every_bad_field_is_named_with_the_file() {
+    let cases = [
+        ("server_addr", "<absent>", "\"server_addr\" is missing"),
+        ("server_addr", "\"  \"", "\"server_addr\" must not be empty"),
+        ("server_addr", "42", "\"server_addr\" must be a JSON string"),
+        (
+            "server_port",
+            "5696",
+            "\"server_port\" must be a JSON string such as \"5696\", not a number",
+        ),
+        (
+            "server_port",
+            "\"http\"",
+            "\"server_port\" must be a TCP port",
+        ),
+        ("server_port", "\"0\"", "\"server_port\" must be a TCP port"),
+        (
+            "server_port",
+            "\"70000\"",
+            "\"server_port\" must be a TCP port",
+        ),
+        ("client_ca", "<absent>", "\"client_ca\" is missing"),
+        (
+            "client_key",
+            "[]",
+            "\"client_key\" must be a JSON string, not an array",
+        ),
+        (
+            "server_ca",
+            "null",
+            "\"server_ca\" must be a JSON string, not null",
+        ),
+        (
+            "object_group",
+            "7",
+            "\"object_group\" must be a JSON string",
+        ),
+        (
+            "kmip_timeout_ms",
+            "\"5000\"",
+            "\"kmip_timeout_ms\" must be a whole number",
+        ),
+        (
+            "kmip_timeout_ms",
+            "-1",
+            "\"kmip_timeout_ms\" must be a whole number",
+        ),
+        (
+            "kmip_timeout_ms",
+            "0",
+            "\"kmip_timeout_ms\" must be at least 1",
+        ),
+    ];
+    for (field, value, expected) in cases {
+        let err = parse(&with(field, value)).unwrap_err().to_string();
+        assert!(err.contains("/etc/x/component_keyring_kmip.cnf"), "{err}");
+        assert!(err.contains(expected), "{field}={value}: {err}");
+    }
+}
+
+#[test]
+fn syntax_errors_name_the_file_and_position() {
+    let err = parse("{\"server_addr\": ").unwrap_err().to_string();
+    assert!(
+        err.contains("component_keyring_kmip.cnf is not valid JSON"),
+        "{err}"
+    );
+    assert!(err.contains("line 1"), "{err}");
+    let err = parse("[1,2]").unwrap_err().to_string();
+    assert!(err.contains("must be an object"), "{err}");
+}
+
+#[test]
+fn read_local_config_redirects_to_the_data_dir() {
+    let root = tempfile::tempdir().unwrap();
+    let (plugin, data) = (root.path().join("plugin"), root.path().join("data"));
+    std::fs::create_dir_all(&plugin).unwrap();
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(
+        plugin.join(CONFIG_FILE_NAME),
+        r#"{"read_local_config": true, "server_addr": "ignored"}"#,
+    )
+    .unwrap();
+    std::fs::write(data.join(CONFIG_FILE_NAME), GOOD).unwrap();
+    let c = Config::locate_and_load(&plugin, &data).unwrap();
+    assert_eq!(c.source, data.join(CONFIG_FILE_NAME));
+    assert_eq!(c.servers[0].port, 5696);
+
+    std::fs::remove_file(data.join(CONFIG_FILE_NAME)).unwrap();
+    let err = Config::locate_and_load(&plugin, &data)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("cannot read the keyring configuration"),
+        "{err}"
+    );
+    assert!(err.contains("data"), "{err}");
+
+    std::fs::write(
+        plugin.join(CONFIG_FILE_NAME),
+        r#"{"read_local_config": "yes"}"#,
+    )
+    .unwrap();
+    let err = Config::locate_and_load(&plugin, &data)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("\"read_local_config\" must be true or false"),
+        "{err}"
+    );
+}

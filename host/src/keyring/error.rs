@@ -1,0 +1,30 @@
+//! Errors of keyring operations, for the mysqld shim and for tests.
+
+use super::cache::KeyId;
+use crate::broker::TlsSetupError;
+use crate::config::ConfigError;
+use crate::sandbox::SandboxError;
+use thiserror::Error;
+
+/// Why a keyring operation failed.
+#[derive(Debug, Error)]
+pub enum KeyringError {
+    /// The configuration file is unusable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The certificate or key files are unusable.
+    #[error("TLS setup: {0}")]
+    Tls(#[from] TlsSetupError),
+    /// The guest failed, or reported a KMIP or transport error.
+    #[error(transparent)]
+    Sandbox(#[from] SandboxError),
+    /// The request is invalid.
+    #[error("invalid request: {0}")]
+    InvalidArgument(String),
+    /// A key with this identity already exists.
+    #[error("{0} already exists")]
+    AlreadyExists(KeyId),
+    /// No key with this identity exists.
+    #[error("{0} does not exist")]
+    NotFound(KeyId),
+}

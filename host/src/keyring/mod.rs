@@ -1,0 +1,240 @@
+//! `Keyring`: a loaded state — configuration, the in-memory key cache, and the sandbox
+//! that talks KMIP. Reads come from the cache under a read lock and never touch the
+//! network; writes go through the guest to the server first, then into the cache.
+
+mod cache;
+mod error;
+
+pub use cache::{CachedKey, KeyId};
+pub use error::KeyringError;
+
+use crate::broker::Broker;
+use crate::config::Config;
+use crate::log::{LogLevel, LogSink};
+use crate::sandbox::bindings::keyring::{KeyEntry, Settings};
+use crate::sandbox::{Runtime, Sandbox};
+use cache::Cache;
+use std::sync::{Arc, Mutex, RwLock};
+use zeroize::Zeroizing;
+
+/// Identifiers per Locate page.
+const LOCATE_PAGE_SIZE: u32 = 1000;
+/// Objects per batched Get / Get Attributes request.
+const FETCH_BATCH_SIZE: u32 = 100;
+
+/// What the status rows report about the live session.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SessionInfo {
+    /// "host:port" of the server in use, if connected.
+    pub server: Option<String>,
+    /// The negotiated KMIP version, e.g. "1.4".
+    pub protocol_version: Option<String>,
+}
+
+/// A loaded keyring.
+pub struct Keyring {
+    config: Config,
+    cache: RwLock<Cache>,
+    sandbox: Mutex<Sandbox>,
+    log: Arc<dyn LogSink>,
+}
+
+impl Keyring {
+    /// Builds a complete keyring from `config`: TLS setup, a sandboxed guest, and the
+    /// cache filled from the server. Nothing is kept on failure.
+    pub fn load(
+        config: Config,
+        runtime: Arc<Runtime>,
+        log: Arc<dyn LogSink>,
+    ) -> Result<Self, KeyringError> {
+        let broker = Broker::from_config(&config)?;
+        let settings = Settings {
+            object_group: config.object_group.clone(),
+            locate_page_size: LOCATE_PAGE_SIZE,
+            fetch_batch_size: FETCH_BATCH_SIZE,
+        };
+        let mut sandbox = Sandbox::new(runtime, Arc::new(broker), log.clone(), settings);
+        let entries = sandbox.load_all()?;
+        let mut cache = Cache::default();
+        for entry in entries {
+            let KeyEntry {
+                object_id,
+                data_id,
+                auth_id,
+                key_type,
+                data,
+            } = entry;
+            let data = Zeroizing::new(data);
+            if data_id.is_empty() || data.is_empty() {
+                log.log(
+                    LogLevel::Warning,
+                    &format!("skipping KMIP object {object_id}: no name or no key material"),
+                );
+                continue;
+            }
+            let id = KeyId { data_id, auth_id };
+            if cache.contains(&id) {
+                log.log(
+                    LogLevel::Warning,
+                    &format!("skipping KMIP object {object_id}: another object already holds {id}"),
+                );
+                continue;
+            }
+            cache.insert(
+                id,
+                CachedKey {
+                    object_id,
+                    key_type,
+                    data,
+                },
+            );
+        }
+        log.log(
+            LogLevel::Info,
+            &format!(
+                "keyring loaded {} keys using {}",
+                cache.len(),
+                config.source.display()
+            ),
+        );
+        Ok(Self {
+            config,
+            cache: RwLock::new(cache),
+            sandbox: Mutex::new(sandbox),
+            log,
+        })
+    }
+
+    /// The configuration this keyring was loaded from.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    fn read_cache(&self) -> std::sync::RwLockReadGuard<'_, Cache> {
+        self.cache.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write_cache(&self) -> std::sync::RwLockWriteGuard<'_, Cache> {
+        self.cache.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn lock_sandbox(&self) -> std::sync::MutexGuard<'_, Sandbox> {
+        self.sandbox.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A copy of the key, from the cache only; `None` when absent.
+    pub fn fetch(&self, data_id: &str, auth_id: &str) -> Option<CachedKey> {
+        self.read_cache().get(data_id, auth_id).cloned()
+    }
+
+    /// Every key's identity, in a stable order.
+    pub fn key_ids(&self) -> Vec<KeyId> {
+        self.read_cache().ids()
+    }
+
+    /// How many keys are cached.
+    pub fn len(&self) -> usize {
+        self.read_cache().len()
+    }
+
+    /// Whether the keyring holds no key.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn check_new(&self, data_id: &str, auth_id: &str) -> Result<(), KeyringError> {
+        if data_id.is_empty() {
+            return Err(KeyringError::InvalidArgument(
+                "data_id must not be empty".into(),
+            ));
+        }
+        if self.read_cache().get(data_id, auth_id).is_some() {
+            return Err(KeyringError::AlreadyExists(KeyId::new(data_id, auth_id)));
+        }
+        Ok(())
+    }
+
+    /// Stores a key on the server, then in the cache. Fails if (data_id, auth_id) exists.
+    pub fn store(
+        &self,
+        data_id: &str,
+        auth_id: &str,
+        key_type: &str,
+        data: &[u8],
+    ) -> Result<(), KeyringError> {
+        // Writers are serialised by the sandbox lock, held across the check and the insert.
+        let mut sandbox = self.lock_sandbox();
+        self.check_new(data_id, auth_id)?;
+        let object_id = sandbox.store(data_id, auth_id, key_type, data)?;
+        let key_type = key_type.to_ascii_uppercase();
+        self.write_cache().insert(
+            KeyId::new(data_id, auth_id),
+            CachedKey {
+                object_id,
+                key_type,
+                data: Zeroizing::new(data.to_vec()),
+            },
+        );
+        Ok(())
+    }
+
+    /// Generates `length` random bytes in the guest and stores them as a new key.
+    pub fn generate(
+        &self,
+        data_id: &str,
+        auth_id: &str,
+        key_type: &str,
+        length: usize,
+    ) -> Result<(), KeyringError> {
+        let length = u32::try_from(length).map_err(|_| {
+            KeyringError::InvalidArgument(format!("key length {length} is too large"))
+        })?;
+        let mut sandbox = self.lock_sandbox();
+        self.check_new(data_id, auth_id)?;
+        let entry = sandbox.generate(data_id, auth_id, key_type, length)?;
+        let data = Zeroizing::new(entry.data);
+        if data.len() != length as usize || entry.data_id != data_id || entry.auth_id != auth_id {
+            self.log.log(
+                LogLevel::Error,
+                &format!("the guest returned a key that does not match the request for {data_id}"),
+            );
+            return Err(KeyringError::InvalidArgument(
+                "the keyring guest returned a different key than requested".into(),
+            ));
+        }
+        self.write_cache().insert(
+            KeyId::new(data_id, auth_id),
+            CachedKey {
+                object_id: entry.object_id,
+                key_type: entry.key_type,
+                data,
+            },
+        );
+        Ok(())
+    }
+
+    /// Removes a key from the server, then from the cache. Fails if it is absent.
+    pub fn remove(&self, data_id: &str, auth_id: &str) -> Result<(), KeyringError> {
+        let mut sandbox = self.lock_sandbox();
+        let object_id = self
+            .read_cache()
+            .get(data_id, auth_id)
+            .map(|k| k.object_id.clone())
+            .ok_or_else(|| KeyringError::NotFound(KeyId::new(data_id, auth_id)))?;
+        sandbox.remove(&object_id)?;
+        self.write_cache().remove(data_id, auth_id);
+        Ok(())
+    }
+
+    /// The server in use and the negotiated protocol version.
+    pub fn session(&self) -> SessionInfo {
+        let status = self.lock_sandbox().status();
+        SessionInfo {
+            server: status
+                .server_index
+                .and_then(|i| self.config.servers.get(i as usize))
+                .map(ToString::to_string),
+            protocol_version: status.protocol_version,
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! `component_keyring_kmip`: a MySQL keyring over KMIP whose protocol logic runs in a
+//! wasmtime sandbox. This crate is the native host: configuration, the TLS broker, the
+//! sandbox, and the `Keyring` the mysqld component wraps.
+
+pub mod broker;
+pub mod config;
+pub mod keyring;
+pub mod log;
+pub mod sandbox;
+
+pub use config::Config;
+pub use keyring::{CachedKey, KeyId, Keyring, KeyringError, SessionInfo};
+pub use log::{LogLevel, LogSink, MemoryLog, StderrLog};
+pub use sandbox::{Limits, Runtime};

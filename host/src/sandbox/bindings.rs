@@ -1,0 +1,15 @@
+//! Host bindings generated from `wit/keyring.wit`: the only contract with the guest.
+
+wasmtime::component::bindgen!({
+    path: "../wit",
+    world: "keyring-guest",
+    // Every import may trap: a host invariant broken by the guest (a handle that is not in
+    // the table, an absurd entropy request) ends the call instead of panicking in mysqld.
+    imports: { default: trappable },
+    with: {
+        "mysql:keyring-kmip/transport.connection": crate::broker::GuestConnection,
+    },
+});
+
+pub use exports::mysql::keyring_kmip::keyring;
+pub use mysql::keyring_kmip::{entropy, logging, transport};

@@ -1,0 +1,8 @@
+//! Host implementations of the guest's WIT imports, one file each.
+
+mod entropy;
+pub(super) mod insecure_seed;
+mod logging;
+mod transport;
+
+pub use entropy::MAX_RANDOM_BYTES;

@@ -1,0 +1,287 @@
+//! The wasmtime sandbox: engine, compiled guest, limits, and one store per keyring whose
+//! instance is rebuilt when a trap or a limit poisons it.
+
+pub mod bindings;
+mod engine;
+mod host_state;
+mod imports;
+
+pub use host_state::HostState;
+pub use imports::MAX_RANDOM_BYTES;
+
+use crate::broker::Dialer;
+use crate::log::{LogLevel, LogSink};
+use bindings::keyring::{KeyEntry, KeyringError as WitKeyringError, SessionStatus, Settings};
+use bindings::{KeyringGuest, KeyringGuestPre};
+use std::sync::Arc;
+use thiserror::Error;
+use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::{Engine, Store, StoreLimitsBuilder};
+
+/// The default guest, built from `guest/` for wasm32-wasip2 and embedded at build time.
+pub const EMBEDDED_GUEST: &[u8] = include_bytes!(env!("KMIP_KEYRING_GUEST_WASM"));
+
+/// Hard limits on one guest instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest linear memory, in bytes.
+    pub memory_bytes: usize,
+    /// Largest table, in elements.
+    pub table_elements: usize,
+    /// Fuel (roughly, wasm instructions) one call into the guest may burn.
+    pub fuel_per_call: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            memory_bytes: 256 << 20,
+            table_elements: 100_000,
+            fuel_per_call: 20_000_000_000,
+        }
+    }
+}
+
+/// Why the sandbox could not run a guest call.
+#[derive(Debug, Error)]
+pub enum SandboxError {
+    /// The guest module could not be compiled or does not implement the world.
+    #[error("the keyring guest cannot be used: {0}")]
+    InvalidGuest(String),
+    /// The guest trapped, ran out of fuel or hit a limit; the instance was discarded.
+    #[error("the keyring guest failed and was restarted: {0}")]
+    Trapped(String),
+    /// The guest reported a keyring error.
+    #[error("{0}")]
+    Guest(GuestError),
+}
+
+/// A keyring error reported by the guest (the WIT `keyring-error`), made printable.
+#[derive(Debug, Clone)]
+pub struct GuestError(pub WitKeyringError);
+
+impl std::fmt::Display for GuestError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use bindings::transport::TransportError as T;
+        match &self.0 {
+            WitKeyringError::InvalidArgument(m) => write!(f, "invalid request: {m}"),
+            WitKeyringError::ServerFailure(s) => write!(
+                f,
+                "KMIP {} failed on the server: {}{}",
+                s.operation,
+                s.reason,
+                if s.message.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", s.message)
+                }
+            ),
+            WitKeyringError::MalformedResponse(m) => write!(f, "malformed KMIP response: {m}"),
+            WitKeyringError::NotConfigured => f.write_str("the keyring guest was not configured"),
+            WitKeyringError::Transport(t) => match t {
+                T::NoSuchServer(i) => write!(f, "no KMIP server is configured at index {i}"),
+                T::Refused(m) => write!(f, "KMIP server unreachable: {m}"),
+                T::Timeout(m) => write!(f, "KMIP server timed out: {m}"),
+                T::TlsFailure(m) => write!(f, "TLS failure with the KMIP server: {m}"),
+                T::Closed => f.write_str("the KMIP server closed the connection"),
+                T::MessageTooLarge(n) => write!(f, "KMIP message larger than {n} bytes"),
+                T::BadFraming(m) => write!(f, "not a KMIP message: {m}"),
+                T::Io(m) => write!(f, "I/O error with the KMIP server: {m}"),
+            },
+        }
+    }
+}
+
+/// A compiled guest, ready to instantiate; shared by every keyring of the process.
+pub struct Runtime {
+    engine: Engine,
+    pre: KeyringGuestPre<HostState>,
+    limits: Limits,
+}
+
+impl Runtime {
+    /// Compiles the embedded guest.
+    pub fn embedded() -> Result<Arc<Self>, SandboxError> {
+        Self::from_wasm(EMBEDDED_GUEST, Limits::default())
+    }
+
+    /// Compiles a guest component and links it against our imports only, plus the harmless
+    /// `wasi:random/insecure-seed` that Rust's std needs for `HashMap`. Other imports outside
+    /// our WIT world (WASI, left in by a toolchain) are defined as traps: a guest that calls
+    /// one fails the call, it is never granted anything.
+    pub fn from_wasm(wasm: &[u8], limits: Limits) -> Result<Arc<Self>, SandboxError> {
+        let invalid = |e: wasmtime::Error| SandboxError::InvalidGuest(format!("{e:#}"));
+        let engine = engine::new_engine().map_err(invalid)?;
+        let component = Component::new(&engine, wasm).map_err(invalid)?;
+        let mut linker = Linker::<HostState>::new(&engine);
+        KeyringGuest::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)
+            .map_err(invalid)?;
+        imports::insecure_seed::define(&mut linker, &component).map_err(invalid)?;
+        linker
+            .define_unknown_imports_as_traps(&component)
+            .map_err(invalid)?;
+        let instance_pre = linker.instantiate_pre(&component).map_err(invalid)?;
+        let pre = KeyringGuestPre::new(instance_pre).map_err(invalid)?;
+        Ok(Arc::new(Self {
+            engine,
+            pre,
+            limits,
+        }))
+    }
+
+    /// The limits applied to each instance.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+}
+
+/// One live guest instance with its store. Not shared between threads at once: the
+/// keyring holds it behind a mutex.
+pub struct Sandbox {
+    runtime: Arc<Runtime>,
+    dialer: Arc<dyn Dialer>,
+    log: Arc<dyn LogSink>,
+    settings: Settings,
+    live: Option<(Store<HostState>, KeyringGuest)>,
+}
+
+impl Sandbox {
+    /// A sandbox whose guest reaches servers through `dialer`; the instance is created on
+    /// first use.
+    pub fn new(
+        runtime: Arc<Runtime>,
+        dialer: Arc<dyn Dialer>,
+        log: Arc<dyn LogSink>,
+        settings: Settings,
+    ) -> Self {
+        Self {
+            runtime,
+            dialer,
+            log,
+            settings,
+            live: None,
+        }
+    }
+
+    fn instantiate(&self) -> Result<(Store<HostState>, KeyringGuest), SandboxError> {
+        let limits = self.runtime.limits;
+        let state = HostState {
+            dialer: self.dialer.clone(),
+            table: ResourceTable::new(),
+            open_connections: 0,
+            log: self.log.clone(),
+            limits: StoreLimitsBuilder::new()
+                .memory_size(limits.memory_bytes)
+                .table_elements(limits.table_elements)
+                .instances(8)
+                .tables(8)
+                .memories(2)
+                .build(),
+        };
+        let mut store = Store::new(&self.runtime.engine, state);
+        store.limiter(|s| &mut s.limits);
+        let trapped = |e: wasmtime::Error| SandboxError::Trapped(format!("{e:#}"));
+        store.set_fuel(limits.fuel_per_call).map_err(trapped)?;
+        let guest = self.runtime.pre.instantiate(&mut store).map_err(trapped)?;
+        guest
+            .mysql_keyring_kmip_keyring()
+            .call_configure(&mut store, &self.settings)
+            .map_err(trapped)?
+            .map_err(|e| SandboxError::Guest(GuestError(e)))?;
+        Ok((store, guest))
+    }
+
+    /// Runs one call into the guest with a fresh fuel budget. A trap discards the instance
+    /// (the next call builds a new one); a guest-reported error does not.
+    fn call<T>(
+        &mut self,
+        what: &str,
+        f: impl FnOnce(
+            &KeyringGuest,
+            &mut Store<HostState>,
+        ) -> wasmtime::Result<Result<T, WitKeyringError>>,
+    ) -> Result<T, SandboxError> {
+        if self.live.is_none() {
+            self.live = Some(self.instantiate()?);
+        }
+        let (store, guest) = self.live.as_mut().expect("instantiated above");
+        store
+            .set_fuel(self.runtime.limits.fuel_per_call)
+            .map_err(|e| SandboxError::Trapped(format!("{e:#}")))?;
+        match f(guest, store) {
+            Ok(result) => result.map_err(|e| SandboxError::Guest(GuestError(e))),
+            Err(trap) => {
+                self.live = None;
+                let message = format!("{what}: {trap:#}");
+                self.log.log(
+                    LogLevel::Error,
+                    &format!("keyring guest trapped during {message}; instance discarded"),
+                );
+                Err(SandboxError::Trapped(message))
+            }
+        }
+    }
+
+    /// Every key on the server (the cache fill).
+    pub fn load_all(&mut self) -> Result<Vec<KeyEntry>, SandboxError> {
+        self.call("load", |g, s| {
+            g.mysql_keyring_kmip_keyring().call_load_all(s)
+        })
+    }
+
+    /// Registers and activates a key; returns its object id.
+    pub fn store(
+        &mut self,
+        data_id: &str,
+        auth_id: &str,
+        key_type: &str,
+        data: &[u8],
+    ) -> Result<String, SandboxError> {
+        self.call("store", |g, s| {
+            g.mysql_keyring_kmip_keyring()
+                .call_store_key(s, data_id, auth_id, key_type, data)
+        })
+    }
+
+    /// Generates and stores a key; returns it.
+    pub fn generate(
+        &mut self,
+        data_id: &str,
+        auth_id: &str,
+        key_type: &str,
+        length: u32,
+    ) -> Result<KeyEntry, SandboxError> {
+        self.call("generate", |g, s| {
+            g.mysql_keyring_kmip_keyring()
+                .call_generate_key(s, data_id, auth_id, key_type, length)
+        })
+    }
+
+    /// Revokes and destroys an object.
+    pub fn remove(&mut self, object_id: &str) -> Result<(), SandboxError> {
+        self.call("remove", |g, s| {
+            g.mysql_keyring_kmip_keyring().call_remove_key(s, object_id)
+        })
+    }
+
+    /// The guest's session, if an instance is live.
+    pub fn status(&mut self) -> SessionStatus {
+        let Some((store, guest)) = self.live.as_mut() else {
+            return SessionStatus {
+                server_index: None,
+                protocol_version: None,
+            };
+        };
+        let _ = store.set_fuel(self.runtime.limits.fuel_per_call);
+        match guest.mysql_keyring_kmip_keyring().call_status(store) {
+            Ok(status) => status,
+            Err(_) => {
+                self.live = None;
+                SessionStatus {
+                    server_index: None,
+                    protocol_version: None,
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,216 @@
+//! A real PyKMIP server for one test: started on a free loopback port in its own temporary
+//! directory with a fresh PKI, ready once it completes a mutual-TLS handshake, and stopped
+//! by PID when dropped, whatever the outcome of the test.
+
+use crate::pki::Pki;
+use crate::workspace_root;
+use anyhow::{bail, Context, Result};
+use component_keyring_kmip::broker::Broker;
+use component_keyring_kmip::Config;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long PyKMIP may take to start accepting TLS.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long it may take to exit after SIGTERM before it is killed.
+const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The Python virtual environment with PyKMIP (made by scripts/setup.sh).
+pub fn venv() -> PathBuf {
+    std::env::var_os("PYKMIP_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join(".venv"))
+}
+
+/// A running PyKMIP server.
+pub struct PyKmip {
+    child: Option<Child>,
+    /// Its TCP port on 127.0.0.1.
+    pub port: u16,
+    /// Its working directory (configuration, database, log, PKI).
+    pub dir: tempfile::TempDir,
+    /// The certificates of this run.
+    pub pki: Pki,
+}
+
+fn free_loopback_port() -> Result<u16> {
+    let listener = TcpListener::bind("127.0.0.1:0").context("binding a probe socket")?;
+    Ok(listener.local_addr()?.port())
+}
+
+impl PyKmip {
+    /// Generates a PKI and starts a server; returns once it accepts mutual TLS.
+    pub fn start() -> Result<Self> {
+        let dir = tempfile::Builder::new().prefix("pykmip-").tempdir()?;
+        let pki = Pki::generate(dir.path())?;
+        Self::start_with(dir, pki)
+    }
+
+    /// Starts a server in `dir` with an existing PKI.
+    pub fn start_with(dir: tempfile::TempDir, pki: Pki) -> Result<Self> {
+        let server = venv().join("bin").join("pykmip-server");
+        if !server.is_file() {
+            bail!(
+                "{} is missing: run scripts/setup.sh to create the PyKMIP virtual environment",
+                server.display()
+            );
+        }
+        let port = free_loopback_port()?;
+        let policies = dir.path().join("policies");
+        std::fs::create_dir_all(&policies)?;
+        let conf = dir.path().join("server.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "[server]\nhostname=127.0.0.1\nport={port}\ncertificate_path={}\nkey_path={}\n\
+                 ca_path={}\nauth_suite=TLS1.2\nenable_tls_client_auth=True\n\
+                 tls_cipher_suites=ECDHE-ECDSA-AES128-GCM-SHA256 ECDHE-ECDSA-AES256-GCM-SHA384\n\
+                 policy_path={}\ndatabase_path={}\nlogging_level=INFO\n",
+                pki.server_cert.display(),
+                pki.server_key.display(),
+                pki.ca.display(),
+                policies.display(),
+                dir.path().join("pykmip.db").display(),
+            ),
+        )?;
+        let log = dir.path().join("server.log");
+        let child = Command::new(&server)
+            .arg("-f")
+            .arg(&conf)
+            .arg("-l")
+            .arg(&log)
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("server.stderr"))?)
+            .spawn()
+            .with_context(|| format!("starting {}", server.display()))?;
+        let mut this = Self {
+            child: Some(child),
+            port,
+            dir,
+            pki,
+        };
+        this.wait_until_ready()?;
+        Ok(this)
+    }
+
+    fn wait_until_ready(&mut self) -> Result<()> {
+        let config = self.config(None)?;
+        let broker = Broker::from_config(&config)?;
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                bail!("pykmip-server exited with {status}: {}", self.log_tail());
+            }
+            match broker.open(0) {
+                Ok(_) => return Ok(()),
+                Err(e) if started.elapsed() > START_TIMEOUT => {
+                    bail!(
+                        "pykmip-server did not accept TLS within {START_TIMEOUT:?}: {e:?}; {}",
+                        self.log_tail()
+                    )
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(200)),
+            }
+        }
+    }
+
+    /// The last lines of the server's log and stderr, for failure messages.
+    pub fn log_tail(&self) -> String {
+        let mut text = String::new();
+        for name in ["server.log", "server.stderr"] {
+            if let Ok(content) = std::fs::read_to_string(self.dir.path().join(name)) {
+                let lines: Vec<&str> = content.lines().collect();
+                text.push_str(&lines[lines.len().saturating_sub(15)..].join("\n"));
+                text.push('\n');
+            }
+        }
+        text
+    }
+
+    /// Writes a `component_keyring_kmip.cnf` for this server and returns it parsed.
+    pub fn config(&self, object_group: Option<&str>) -> Result<Config> {
+        self.config_in(self.dir.path(), object_group)
+    }
+
+    /// As [`Self::config`], writing the file into `dir`.
+    pub fn config_in(&self, dir: &Path, object_group: Option<&str>) -> Result<Config> {
+        let path = dir.join(component_keyring_kmip::config::CONFIG_FILE_NAME);
+        std::fs::write(&path, self.config_json(object_group).to_string())?;
+        Ok(Config::from_file(&path)?)
+    }
+
+    /// The configuration as Percona's JSON keys.
+    pub fn config_json(&self, object_group: Option<&str>) -> serde_json::Value {
+        let mut json = serde_json::json!({
+            "server_addr": "127.0.0.1",
+            "server_port": self.port.to_string(),
+            "client_ca": self.pki.client_cert,
+            "client_key": self.pki.client_key,
+            "server_ca": self.pki.ca,
+            "kmip_timeout_ms": 10000,
+        });
+        if let Some(group) = object_group {
+            json["object_group"] = group.into();
+        }
+        json
+    }
+
+    /// Runs PyKMIP's own client (tests/pykmip/witness.py) against this server.
+    pub fn witness(&self, args: &[&str]) -> Result<serde_json::Value> {
+        let script = workspace_root().join("tests/pykmip/witness.py");
+        let output = Command::new(venv().join("bin").join("python"))
+            .arg(script)
+            .args(["127.0.0.1", &self.port.to_string()])
+            .arg(&self.pki.client_cert)
+            .arg(&self.pki.client_key)
+            .arg(&self.pki.ca)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .context("running the PyKMIP witness client")?;
+        if !output.status.success() {
+            bail!(
+                "witness {args:?} failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        Ok(serde_json::from_slice(&output.stdout)?)
+    }
+
+    /// Stops the server by PID: SIGTERM, then SIGKILL after a grace period.
+    pub fn stop(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        let pid = child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + STOP_TIMEOUT;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+impl Drop for PyKmip {
+    fn drop(&mut self) {
+        self.stop();
+        if std::env::var_os("KMIP_TEST_KEEP_DIRS").is_some() {
+            // For debugging: leave the server's directory (log, database) behind.
+            let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("tempdir"));
+            eprintln!("kept PyKMIP directory {}", dir.keep().display());
+        }
+    }
+}
