@@ -169,15 +169,13 @@ impl<C: Connection> Session<C> {
             }
         };
         let decoded = response::decode(&bytes);
-        let message = match decoded {
-            Ok(m) => m,
-            Err(e) => {
-                // After garbage the stream position is unknown: start afresh next time.
-                self.conn = None;
-                return Err(e);
-            }
-        };
-        match_items(message.batch_items, &expected)
+        let matched = decoded.and_then(|m| match_items(m.batch_items, &expected));
+        if matched.is_err() {
+            // A peer that answers garbage or out of turn cannot be trusted to be in step
+            // with us: start afresh on the next request.
+            self.conn = None;
+        }
+        matched
     }
 }
 
