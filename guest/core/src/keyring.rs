@@ -219,11 +219,11 @@ impl<P: Platform> KeyringLogic<P> {
                 object.unique_identifier.0
             )));
         }
-        let expected_object = match (key_type, &object.object) {
-            (KeyType::Aes, ManagedObject::SymmetricKey(_)) => true,
-            (KeyType::Secret, ManagedObject::SecretData(_)) => true,
-            _ => false,
-        };
+        let expected_object = matches!(
+            (key_type, &object.object),
+            (KeyType::Aes, ManagedObject::SymmetricKey(_))
+                | (KeyType::Secret, ManagedObject::SecretData(_))
+        );
         if !expected_object {
             return Err(KeyringError::MalformedResponse(format!(
                 "object {id} was located as {key_type:?} but Get returned another object type"
