@@ -75,26 +75,46 @@ impl PyKmip {
                 dir.path().join("pykmip.db").display(),
             ),
         )?;
-        let log = dir.path().join("server.log");
-        let child = Command::new(&server)
-            .arg("-f")
-            .arg(&conf)
-            .arg("-l")
-            .arg(&log)
-            .current_dir(dir.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.path().join("server.stderr"))?)
-            .spawn()
-            .with_context(|| format!("starting {}", server.display()))?;
         let mut this = Self {
-            child: Some(child),
+            child: None,
             port,
             dir,
             pki,
         };
-        this.wait_until_ready()?;
+        this.spawn()?;
         Ok(this)
+    }
+
+    fn spawn(&mut self) -> Result<()> {
+        let server = venv().join("bin").join("pykmip-server");
+        let dir = self.dir.path();
+        let child = Command::new(&server)
+            .arg("-f")
+            .arg(dir.join("server.conf"))
+            .arg("-l")
+            .arg(dir.join("server.log"))
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("server.stderr"))?)
+            .spawn()
+            .with_context(|| format!("starting {}", server.display()))?;
+        self.child = Some(child);
+        self.wait_until_ready()
+    }
+
+    /// Stops the server and starts it again on the same port with the same database:
+    /// every open connection breaks, every object survives.
+    pub fn restart(&mut self) -> Result<()> {
+        self.stop();
+        self.spawn()
+    }
+
+    /// How many client sessions (TLS connections) the server has accepted so far.
+    pub fn sessions_started(&self) -> usize {
+        std::fs::read_to_string(self.dir.path().join("server.log"))
+            .map(|log| log.matches("Starting session").count())
+            .unwrap_or(0)
     }
 
     fn wait_until_ready(&mut self) -> Result<()> {

@@ -238,3 +238,32 @@ fn connection_problems_are_clear_errors() -> Result<()> {
     assert!(err.contains(&format!("127.0.0.1:{closed_port}")), "{err}");
     Ok(())
 }
+
+#[test]
+fn one_tls_connection_is_reused_and_reopened_when_it_breaks() -> Result<()> {
+    let mut server = PyKmip::start()?;
+    let before = server.sessions_started();
+    let (keyring, _) = load(&server, None)?;
+    keyring.store("a", "", "AES", &[1u8; 16])?;
+    keyring.generate("b", "", "AES", 32)?;
+    keyring.store("c", "", "SECRET", b"c")?;
+    keyring.remove("a", "")?;
+    assert_eq!(
+        server.sessions_started() - before,
+        1,
+        "load, three stores and a remove share one connection"
+    );
+
+    // The server restarts: the idle connection is dead. The next write notices before
+    // sending anything, reconnects, and succeeds.
+    server.restart()?;
+    keyring.store("d", "", "AES", &[4u8; 24])?;
+    let (reloaded, _) = load(&server, None)?;
+    let ids: Vec<String> = reloaded
+        .key_ids()
+        .into_iter()
+        .map(|id| id.data_id)
+        .collect();
+    assert_eq!(ids, ["b", "c", "d"]);
+    Ok(())
+}

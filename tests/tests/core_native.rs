@@ -1,0 +1,211 @@
+//! The guest's keyring logic as a plain native library, over an in-memory Platform:
+//! connection reuse, reconnection, and which requests may be retried.
+
+use kmip_keyring_core::{
+    Connection, KeyringError, KeyringLogic, LogLevel, Platform, Settings, TransportError,
+};
+use kmip_keyring_tests::ttlv::*;
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::rc::Rc;
+
+#[derive(Default)]
+struct Wire {
+    responses: VecDeque<Result<Vec<u8>, TransportError>>,
+    requests: Vec<Vec<u8>>,
+    opened: u32,
+    logs: Vec<(LogLevel, String)>,
+}
+
+#[derive(Clone, Default)]
+struct MemoryPlatform(Rc<RefCell<Wire>>);
+
+struct MemoryConnection(Rc<RefCell<Wire>>);
+
+impl Connection for MemoryConnection {
+    fn server_index(&self) -> u32 {
+        0
+    }
+    fn send(&mut self, message: &[u8]) -> Result<(), TransportError> {
+        self.0.borrow_mut().requests.push(message.to_vec());
+        Ok(())
+    }
+    fn receive(&mut self) -> Result<Vec<u8>, TransportError> {
+        self.0
+            .borrow_mut()
+            .responses
+            .pop_front()
+            .unwrap_or(Err(TransportError::Closed))
+    }
+}
+
+impl Platform for MemoryPlatform {
+    type Conn = MemoryConnection;
+    fn server_count(&self) -> u32 {
+        1
+    }
+    fn open(&mut self, _: u32) -> Result<MemoryConnection, TransportError> {
+        self.0.borrow_mut().opened += 1;
+        Ok(MemoryConnection(self.0.clone()))
+    }
+    fn log(&self, level: LogLevel, message: &str) {
+        self.0.borrow_mut().logs.push((level, message.to_owned()));
+    }
+    fn random_bytes(&mut self, buf: &mut [u8]) {
+        buf.iter_mut()
+            .enumerate()
+            .for_each(|(i, b)| *b = i as u8 ^ 0x5a);
+    }
+}
+
+impl MemoryPlatform {
+    fn respond(&self, message: Vec<u8>) {
+        self.0.borrow_mut().responses.push_back(Ok(message));
+    }
+    fn fail(&self, error: TransportError) {
+        self.0.borrow_mut().responses.push_back(Err(error));
+    }
+    fn opened(&self) -> u32 {
+        self.0.borrow().opened
+    }
+    fn operations(&self) -> Vec<u32> {
+        self.0
+            .borrow()
+            .requests
+            .iter()
+            .flat_map(|r| request_items(r).unwrap().into_iter().map(|(op, _)| op))
+            .collect()
+    }
+}
+
+fn keyring() -> (KeyringLogic<MemoryPlatform>, MemoryPlatform) {
+    let platform = MemoryPlatform::default();
+    let mut logic = KeyringLogic::new(platform.clone());
+    logic.configure(Settings::default()).unwrap();
+    (logic, platform)
+}
+
+fn empty_locate() -> Vec<u8> {
+    response(1, 4, vec![success(op::LOCATE, None, vec![])])
+}
+
+#[test]
+fn one_connection_serves_many_operations() {
+    let (mut logic, platform) = keyring();
+    platform.respond(discover_versions_response(&[(1, 4)]));
+    platform.respond(empty_locate());
+    platform.respond(empty_locate());
+    logic.load_all().unwrap();
+    for uid in ["1", "2"] {
+        platform.respond(response(
+            1,
+            4,
+            vec![success(
+                op::REGISTER,
+                None,
+                vec![text(tag::UNIQUE_IDENTIFIER, uid)],
+            )],
+        ));
+        platform.respond(response(
+            1,
+            4,
+            vec![success(
+                op::ACTIVATE,
+                None,
+                vec![text(tag::UNIQUE_IDENTIFIER, uid)],
+            )],
+        ));
+    }
+    logic.store("a", "", "AES", &[1; 16]).unwrap();
+    let generated = logic.generate("b", "", "AES", 32).unwrap();
+    assert_eq!(generated.data.as_slice().len(), 32);
+    assert_eq!(platform.opened(), 1);
+    assert_eq!(
+        platform.operations(),
+        vec![
+            op::DISCOVER_VERSIONS,
+            op::LOCATE,
+            op::LOCATE,
+            op::REGISTER,
+            op::ACTIVATE,
+            op::REGISTER,
+            op::ACTIVATE
+        ]
+    );
+}
+
+#[test]
+fn a_broken_reused_connection_is_reopened_and_a_read_retried_once() {
+    let (mut logic, platform) = keyring();
+    platform.respond(discover_versions_response(&[(1, 4)]));
+    platform.respond(empty_locate());
+    platform.respond(empty_locate());
+    logic.load_all().unwrap();
+    // The server dropped the idle connection: the next Locate fails, is retried on a
+    // fresh connection (with a new Discover Versions) and succeeds.
+    platform.fail(TransportError::Closed);
+    platform.respond(discover_versions_response(&[(1, 2)]));
+    platform.respond(response(1, 2, vec![success(op::LOCATE, None, vec![])]));
+    platform.respond(response(1, 2, vec![success(op::LOCATE, None, vec![])]));
+    logic.load_all().unwrap();
+    assert_eq!(platform.opened(), 2);
+    assert_eq!(logic.status().protocol_version.as_deref(), Some("1.2"));
+}
+
+#[test]
+fn a_write_is_never_resent_after_a_transport_failure() {
+    let (mut logic, platform) = keyring();
+    platform.respond(discover_versions_response(&[(1, 4)]));
+    platform.respond(empty_locate());
+    platform.respond(empty_locate());
+    logic.load_all().unwrap();
+    platform.fail(TransportError::Timeout("receiving".into()));
+    let err = logic.store("a", "", "AES", &[1; 16]).unwrap_err();
+    assert!(
+        matches!(err, KeyringError::Transport(TransportError::Timeout(_))),
+        "{err:?}"
+    );
+    let registers = platform
+        .operations()
+        .iter()
+        .filter(|op| **op == op::REGISTER)
+        .count();
+    assert_eq!(
+        registers, 1,
+        "a Register whose answer was lost may have happened: never resend it"
+    );
+    // The next operation opens a fresh connection.
+    platform.respond(discover_versions_response(&[(1, 4)]));
+    platform.respond(response(
+        1,
+        4,
+        vec![success(
+            op::REVOKE,
+            None,
+            vec![text(tag::UNIQUE_IDENTIFIER, "9")],
+        )],
+    ));
+    platform.respond(response(
+        1,
+        4,
+        vec![success(
+            op::DESTROY,
+            None,
+            vec![text(tag::UNIQUE_IDENTIFIER, "9")],
+        )],
+    ));
+    logic.remove("9").unwrap();
+    assert_eq!(platform.opened(), 2);
+}
+
+#[test]
+fn nothing_works_before_configure() {
+    let platform = MemoryPlatform::default();
+    let mut logic = KeyringLogic::new(platform.clone());
+    assert_eq!(logic.load_all().unwrap_err(), KeyringError::NotConfigured);
+    assert_eq!(
+        logic.store("a", "", "AES", &[0; 16]).unwrap_err(),
+        KeyringError::NotConfigured
+    );
+    assert_eq!(platform.opened(), 0);
+}
