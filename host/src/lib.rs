@@ -2,13 +2,16 @@
 //! wasmtime sandbox. This crate is the native host: configuration, the TLS broker, the
 //! sandbox, and the `Keyring` the mysqld component wraps.
 
+pub mod aes_modes;
 pub mod broker;
 pub mod config;
+mod ffi;
 pub mod keyring;
 pub mod log;
 pub mod sandbox;
+pub mod status;
 
 pub use config::Config;
-pub use keyring::{CachedKey, KeyId, Keyring, KeyringError, SessionInfo};
+pub use keyring::{AesDirection, CachedKey, KeyId, Keyring, KeyringError, SessionInfo};
 pub use log::{LogLevel, LogSink, MemoryLog, StderrLog};
 pub use sandbox::{Limits, Runtime};

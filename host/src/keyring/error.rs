@@ -1,6 +1,7 @@
 //! Errors of keyring operations, for the mysqld shim and for tests.
 
 use super::cache::KeyId;
+use crate::aes_modes::AesError;
 use crate::broker::TlsSetupError;
 use crate::config::ConfigError;
 use crate::sandbox::SandboxError;
@@ -24,6 +25,9 @@ pub enum KeyringError {
     /// A key with this identity already exists.
     #[error("{0} already exists")]
     AlreadyExists(KeyId),
+    /// An AES operation was refused.
+    #[error("AES: {0}")]
+    Aes(#[from] AesError),
     /// No key with this identity exists.
     #[error("{0} does not exist")]
     NotFound(KeyId),

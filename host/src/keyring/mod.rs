@@ -8,6 +8,7 @@ mod error;
 pub use cache::{CachedKey, KeyId};
 pub use error::KeyringError;
 
+use crate::aes_modes::{self, Mode};
 use crate::broker::Broker;
 use crate::config::Config;
 use crate::log::{LogLevel, LogSink};
@@ -34,6 +35,7 @@ pub struct SessionInfo {
 /// A loaded keyring.
 pub struct Keyring {
     config: Config,
+    guest_sha256: String,
     cache: RwLock<Cache>,
     sandbox: Mutex<Sandbox>,
     log: Arc<dyn LogSink>,
@@ -47,6 +49,7 @@ impl Keyring {
         runtime: Arc<Runtime>,
         log: Arc<dyn LogSink>,
     ) -> Result<Self, KeyringError> {
+        let guest_sha256 = runtime.guest_sha256().to_owned();
         let broker = Broker::from_config(&config)?;
         let settings = Settings {
             object_group: config.object_group.clone(),
@@ -99,6 +102,7 @@ impl Keyring {
         );
         Ok(Self {
             config,
+            guest_sha256,
             cache: RwLock::new(cache),
             sandbox: Mutex::new(sandbox),
             log,
@@ -108,6 +112,11 @@ impl Keyring {
     /// The configuration this keyring was loaded from.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// SHA-256 of the guest component serving this keyring, in hex.
+    pub fn guest_sha256(&self) -> &str {
+        &self.guest_sha256
     }
 
     fn read_cache(&self) -> std::sync::RwLockReadGuard<'_, Cache> {
@@ -236,5 +245,43 @@ impl Keyring {
                 .map(ToString::to_string),
             protocol_version: status.protocol_version,
         }
+    }
+}
+
+/// Which way `Keyring::aes` runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AesDirection {
+    /// Encrypt.
+    Encrypt,
+    /// Decrypt.
+    Decrypt,
+}
+
+impl Keyring {
+    /// `keyring_aes`: AES-256 with the key SHA-256(stored bytes) of an AES key.
+    #[allow(clippy::too_many_arguments)]
+    pub fn aes(
+        &self,
+        direction: AesDirection,
+        data_id: &str,
+        auth_id: &str,
+        mode: &str,
+        block_size: usize,
+        iv: &[u8],
+        padding: bool,
+        input: &[u8],
+    ) -> Result<Vec<u8>, KeyringError> {
+        let mode = Mode::parse(mode, block_size)?;
+        let key = self
+            .fetch(data_id, auth_id)
+            .ok_or_else(|| KeyringError::NotFound(KeyId::new(data_id, auth_id)))?;
+        if !key.key_type.eq_ignore_ascii_case("aes") {
+            return Err(aes_modes::AesError::NotAesKey(key.key_type.clone()).into());
+        }
+        let derived = aes_modes::derive_key(&key.data);
+        Ok(match direction {
+            AesDirection::Encrypt => aes_modes::encrypt(mode, &derived, iv, padding, input)?,
+            AesDirection::Decrypt => aes_modes::decrypt(mode, &derived, iv, padding, input)?,
+        })
     }
 }

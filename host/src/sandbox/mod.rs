@@ -13,6 +13,7 @@ use crate::broker::Dialer;
 use crate::log::{LogLevel, LogSink};
 use bindings::keyring::{KeyEntry, KeyringError as WitKeyringError, SessionStatus, Settings};
 use bindings::{KeyringGuest, KeyringGuestPre};
+use sha2::Digest;
 use std::sync::Arc;
 use thiserror::Error;
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
@@ -97,6 +98,7 @@ pub struct Runtime {
     engine: Engine,
     pre: KeyringGuestPre<HostState>,
     limits: Limits,
+    guest_sha256: String,
 }
 
 impl Runtime {
@@ -122,11 +124,21 @@ impl Runtime {
             .map_err(invalid)?;
         let instance_pre = linker.instantiate_pre(&component).map_err(invalid)?;
         let pre = KeyringGuestPre::new(instance_pre).map_err(invalid)?;
+        let guest_sha256 = sha2::Sha256::digest(wasm)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         Ok(Arc::new(Self {
             engine,
             pre,
             limits,
+            guest_sha256,
         }))
+    }
+
+    /// SHA-256 of the guest component, in hex.
+    pub fn guest_sha256(&self) -> &str {
+        &self.guest_sha256
     }
 
     /// The limits applied to each instance.

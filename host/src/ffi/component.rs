@@ -1,0 +1,52 @@
+//! The component's global state: the loaded keyring (swapped whole by `load`) and the
+//! compiled guest, both dropped by `deinit`.
+
+use crate::log::{LogLevel, LogSink};
+use crate::{Config, Keyring, Runtime};
+use std::path::Path;
+use std::sync::{Arc, Mutex, RwLock};
+
+static KEYRING: RwLock<Option<Arc<Keyring>>> = RwLock::new(None);
+static RUNTIME: Mutex<Option<Arc<Runtime>>> = Mutex::new(None);
+
+/// The loaded keyring, if a load has succeeded.
+pub fn keyring() -> Option<Arc<Keyring>> {
+    KEYRING.read().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+fn runtime() -> Result<Arc<Runtime>, String> {
+    let mut slot = RUNTIME.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(runtime) = slot.as_ref() {
+        return Ok(runtime.clone());
+    }
+    let runtime = Runtime::embedded().map_err(|e| e.to_string())?;
+    *slot = Some(runtime.clone());
+    Ok(runtime)
+}
+
+/// Builds a complete new keyring from the configuration found via the two directories and
+/// swaps it in; on failure the previous keyring keeps serving.
+pub fn load(plugin_dir: &Path, data_dir: &Path, log: Arc<dyn LogSink>) -> Result<usize, String> {
+    let config = Config::locate_and_load(plugin_dir, data_dir).map_err(|e| e.to_string())?;
+    let servers: Vec<String> = config.servers.iter().map(ToString::to_string).collect();
+    let keyring = Keyring::load(config, runtime()?, log.clone())
+        .map_err(|e| format!("{e} (KMIP servers: {})", servers.join(", ")))?;
+    let count = keyring.len();
+    let previous = KEYRING
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .replace(Arc::new(keyring));
+    if previous.is_some() {
+        log.log(
+            LogLevel::Info,
+            "keyring reloaded; the previous state was replaced",
+        );
+    }
+    Ok(count)
+}
+
+/// Drops every state so the library can be unloaded.
+pub fn unload() {
+    KEYRING.write().unwrap_or_else(|e| e.into_inner()).take();
+    RUNTIME.lock().unwrap_or_else(|e| e.into_inner()).take();
+}

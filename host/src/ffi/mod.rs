@@ -1,0 +1,15 @@
+//! The C ABI mysqld sees: the component descriptor and the eight keyring services. This is
+//! the only module of the crate with `unsafe`; every entry point catches panics.
+//!
+//! Layouts follow MySQL's `component_implementation.h`, `service.h` and the keyring service
+//! headers (see the README's ABI notes): the order of function pointers is the ABI.
+
+mod abi;
+mod args;
+mod component;
+mod descriptor;
+mod error_log;
+mod guard;
+mod services;
+
+// `list_components` is exported by its #[unsafe(no_mangle)] attribute.

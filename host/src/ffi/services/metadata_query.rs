@@ -1,0 +1,134 @@
+//! `keyring_component_metadata_query`: the status rows, built at `init`. Lengths include
+//! the terminator (unlike the keys iterator).
+
+use super::super::abi::{Handle, Status, FAILED, OK};
+use super::super::args::{copy_terminated, write};
+use super::super::component::keyring;
+use super::super::guard::guard;
+use crate::status::status_rows;
+use std::collections::VecDeque;
+use std::ffi::{c_char, CString};
+
+struct MetadataIterator(VecDeque<(CString, CString)>);
+
+fn iterator<'a>(handle: Handle) -> Option<&'a mut MetadataIterator> {
+    // SAFETY: a non-NULL handle is a live MetadataIterator from `init` (caller contract).
+    (!handle.is_null()).then(|| unsafe { &mut *handle.cast::<MetadataIterator>() })
+}
+
+fn c(text: String) -> CString {
+    CString::new(text.replace('\0', " ")).unwrap_or_default()
+}
+
+/// `init(out)`: works before any load (values then read `<NOT APPLICABLE>`).
+///
+/// # Safety
+/// `out` is NULL or a valid handle slot.
+pub unsafe extern "C" fn init(out: *mut Handle) -> Status {
+    guard(FAILED, || {
+        let keyring = keyring();
+        let rows = status_rows(keyring.as_deref())
+            .into_iter()
+            .map(|(k, v)| (c(k), c(v)))
+            .collect();
+        let it = Box::into_raw(Box::new(MetadataIterator(rows)));
+        // SAFETY: out pointer from the caller.
+        if unsafe { write(out, it.cast()) } {
+            OK
+        } else {
+            // SAFETY: not handed out; reclaim it.
+            drop(unsafe { Box::from_raw(it) });
+            FAILED
+        }
+    })
+}
+
+/// `deinit(it)`.
+///
+/// # Safety
+/// `it` came from `init` and is released once.
+pub unsafe extern "C" fn deinit(handle: Handle) -> Status {
+    guard(FAILED, || {
+        if !handle.is_null() {
+            // SAFETY: created by Box::into_raw in `init`, released once by contract.
+            drop(unsafe { Box::from_raw(handle.cast::<MetadataIterator>()) });
+        }
+        OK
+    })
+}
+
+/// `is_valid(it)`: non-zero while rows remain.
+///
+/// # Safety
+/// As for every iterator method.
+pub unsafe extern "C" fn is_valid(handle: Handle) -> Status {
+    guard(0, || {
+        iterator(handle).is_some_and(|it| !it.0.is_empty()) as Status
+    })
+}
+
+/// `next(it)`: drops the current row.
+///
+/// # Safety
+/// As for every iterator method.
+pub unsafe extern "C" fn next(handle: Handle) -> Status {
+    guard(FAILED, || {
+        match iterator(handle).and_then(|it| it.0.pop_front()) {
+            Some(_) => OK,
+            None => FAILED,
+        }
+    })
+}
+
+/// `get_length(it, key_len, value_len)`: lengths including the terminator.
+///
+/// # Safety
+/// As for every iterator method.
+pub unsafe extern "C" fn get_length(
+    handle: Handle,
+    key_len: *mut usize,
+    value_len: *mut usize,
+) -> Status {
+    guard(FAILED, || {
+        let Some((k, v)) = iterator(handle).and_then(|it| it.0.front()) else {
+            return FAILED;
+        };
+        // SAFETY: out pointers from the caller, NULL-checked by `write`.
+        let wrote = unsafe {
+            write(key_len, k.as_bytes().len() + 1) && write(value_len, v.as_bytes().len() + 1)
+        };
+        if wrote {
+            OK
+        } else {
+            FAILED
+        }
+    })
+}
+
+/// `get(it, key, key_len, value, value_len)`.
+///
+/// # Safety
+/// Buffers are valid for their stated lengths.
+pub unsafe extern "C" fn get(
+    handle: Handle,
+    key: *mut c_char,
+    key_len: usize,
+    value: *mut c_char,
+    value_len: usize,
+) -> Status {
+    guard(FAILED, || {
+        let Some((k, v)) = iterator(handle).and_then(|it| it.0.front()) else {
+            return FAILED;
+        };
+        // SAFETY: buffers from the caller with their capacities.
+        let copied = unsafe {
+            copy_terminated(key, key_len, k.as_bytes())
+                && copy_terminated(value, value_len, v.as_bytes())
+        };
+        if copied {
+            OK
+        } else {
+            FAILED
+        }
+    })
+}

@@ -1,0 +1,128 @@
+//! `keyring_reader_with_status`: reads from the cache; the object owns a copy of the key.
+
+use super::super::abi::{Handle, Status, FAILED, OK};
+use super::super::args::{opt_str, str_or_empty, write};
+use super::super::component::keyring;
+use super::super::guard::guard;
+use crate::CachedKey;
+use std::ffi::{c_char, c_uchar};
+use std::ptr::null_mut;
+
+struct ReaderObject(CachedKey);
+
+/// `init(data_id, auth_id, out)`: success + NULL when absent, success + object when found,
+/// failure when the keyring is not loaded.
+///
+/// # Safety
+/// Pointers are NULL or valid per the service contract.
+pub unsafe extern "C" fn init(
+    data_id: *const c_char,
+    auth_id: *const c_char,
+    out: *mut Handle,
+) -> Status {
+    guard(FAILED, || {
+        // SAFETY: `out` is NULL or a valid handle slot per the contract.
+        if !unsafe { write(out, null_mut()) } {
+            return FAILED;
+        }
+        let Some(keyring) = keyring() else {
+            return FAILED;
+        };
+        // SAFETY: C strings from the caller, valid for the call.
+        let (Ok(Some(data_id)), Ok(auth_id)) = (unsafe { opt_str(data_id) }, unsafe {
+            str_or_empty(auth_id)
+        }) else {
+            return OK;
+        };
+        if let Some(key) = keyring.fetch(data_id, auth_id) {
+            let object = Box::into_raw(Box::new(ReaderObject(key)));
+            // SAFETY: checked writable above.
+            unsafe { write(out, object.cast()) };
+        }
+        OK
+    })
+}
+
+/// `deinit(object)`: frees the object.
+///
+/// # Safety
+/// `object` is NULL or came from `init` and is released once.
+pub unsafe extern "C" fn deinit(object: Handle) -> Status {
+    guard(FAILED, || {
+        if !object.is_null() {
+            // SAFETY: created by Box::into_raw in `init`, released once by contract.
+            drop(unsafe { Box::from_raw(object.cast::<ReaderObject>()) });
+        }
+        OK
+    })
+}
+
+fn object<'a>(handle: Handle) -> Option<&'a ReaderObject> {
+    // SAFETY: a non-NULL handle is a live ReaderObject from `init` (caller contract).
+    (!handle.is_null()).then(|| unsafe { &*handle.cast::<ReaderObject>() })
+}
+
+/// `fetch_length(object, data_size, type_size)`: lengths without terminators.
+///
+/// # Safety
+/// As for every reader method.
+pub unsafe extern "C" fn fetch_length(
+    handle: Handle,
+    data_size: *mut usize,
+    type_size: *mut usize,
+) -> Status {
+    guard(FAILED, || {
+        let Some(ReaderObject(key)) = object(handle) else {
+            return FAILED;
+        };
+        // SAFETY: out pointers from the caller, NULL-checked by `write`.
+        let wrote =
+            unsafe { write(data_size, key.data.len()) && write(type_size, key.key_type.len()) };
+        if wrote {
+            OK
+        } else {
+            FAILED
+        }
+    })
+}
+
+/// `fetch(object, data, data_len, data_size, type, type_len, type_size)`: fails when a
+/// buffer is smaller than its content (a type buffer of exactly the type length is fine);
+/// otherwise zero-fills both buffers and copies.
+///
+/// # Safety
+/// `data_buf` is valid for `data_buf_len` bytes and `type_buf` for `type_buf_len` bytes.
+pub unsafe extern "C" fn fetch(
+    handle: Handle,
+    data_buf: *mut c_uchar,
+    data_buf_len: usize,
+    data_size: *mut usize,
+    type_buf: *mut c_char,
+    type_buf_len: usize,
+    type_size: *mut usize,
+) -> Status {
+    guard(FAILED, || {
+        let Some(ReaderObject(key)) = object(handle) else {
+            return FAILED;
+        };
+        let (data, ty) = (&key.data[..], key.key_type.as_bytes());
+        if data_buf.is_null()
+            || type_buf.is_null()
+            || data_buf_len < data.len()
+            || type_buf_len < ty.len()
+        {
+            return FAILED;
+        }
+        // SAFETY: both buffers are non-NULL and at least as long as the declared lengths,
+        // which are at least the copied lengths (checked above).
+        unsafe {
+            std::ptr::write_bytes(data_buf, 0, data_buf_len);
+            std::ptr::write_bytes(type_buf, 0, type_buf_len);
+            std::ptr::copy_nonoverlapping(data.as_ptr(), data_buf, data.len());
+            std::ptr::copy_nonoverlapping(ty.as_ptr(), type_buf.cast::<u8>(), ty.len());
+            write(data_size, data.len());
+            write(type_size, ty.len());
+        }
+        OK
+    })
+}

@@ -1,0 +1,73 @@
+//! The rows of `performance_schema.keyring_component_status`: Percona's names in Percona's
+//! order, then ours (guest, protocol version, server in use).
+
+use crate::keyring::Keyring;
+
+/// Shown for configuration values before any successful load, as Percona does.
+pub const NOT_APPLICABLE: &str = "<NOT APPLICABLE>";
+/// The component's name, also its implementation name.
+pub const COMPONENT_NAME: &str = "component_keyring_kmip";
+
+/// The status rows for the loaded keyring, or for none.
+pub fn status_rows(keyring: Option<&Keyring>) -> Vec<(String, String)> {
+    let mut rows: Vec<(&str, String)> = vec![
+        ("Component_name", COMPONENT_NAME.into()),
+        ("Author", "component_keyring_kmip developers".into()),
+        ("License", "GPL".into()),
+        ("Implementation_name", COMPONENT_NAME.into()),
+        ("Version", env!("CARGO_PKG_VERSION").into()),
+        (
+            "Component_status",
+            if keyring.is_some() {
+                "Active"
+            } else {
+                "Disabled"
+            }
+            .into(),
+        ),
+    ];
+    let na = || NOT_APPLICABLE.to_owned();
+    match keyring {
+        Some(k) => {
+            let c = k.config();
+            let server = &c.servers[0];
+            let session = k.session();
+            rows.extend([
+                ("Server_addr", server.host.clone()),
+                ("Server_port", server.port.to_string()),
+                ("Client_ca", c.client_cert.display().to_string()),
+                ("Client_key", c.client_key.display().to_string()),
+                ("Server_ca", c.server_ca.display().to_string()),
+                (
+                    "Object_group",
+                    c.object_group.clone().unwrap_or_else(|| "<NONE>".into()),
+                ),
+                ("Kmip_timeout_ms", c.timeout.as_millis().to_string()),
+                ("Guest_module", "embedded".into()),
+                ("Guest_sha256", k.guest_sha256().to_owned()),
+                (
+                    "Kmip_protocol_version",
+                    session.protocol_version.unwrap_or_else(na),
+                ),
+                ("Kmip_server_in_use", session.server.unwrap_or_else(na)),
+            ]);
+        }
+        None => rows.extend(
+            [
+                "Server_addr",
+                "Server_port",
+                "Client_ca",
+                "Client_key",
+                "Server_ca",
+                "Object_group",
+                "Kmip_timeout_ms",
+                "Guest_module",
+                "Guest_sha256",
+                "Kmip_protocol_version",
+                "Kmip_server_in_use",
+            ]
+            .map(|name| (name, na())),
+        ),
+    }
+    rows.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+}

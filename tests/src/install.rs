@@ -1,0 +1,84 @@
+//! A throw-away MySQL installation layout for loader tests: `bin/mysqld` with its global
+//! manifest, a plugin dir holding the built component as `component_keyring_kmip.so`, a
+//! data dir, and the component's configuration.
+
+use crate::pykmip::PyKmip;
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+
+/// The cdylib cargo built: `<target>/release/libcomponent_keyring_kmip.so`.
+pub fn built_component() -> Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    // Test binaries live in <target>/release/deps, other binaries in <target>/release.
+    for dir in exe.ancestors().skip(1).take(2) {
+        let candidate = dir.join("libcomponent_keyring_kmip.so");
+        if candidate.is_file() {
+            return Ok(candidate);
+        }
+    }
+    bail!("libcomponent_keyring_kmip.so not found next to {}: run cargo build --release -p component-keyring-kmip", exe.display())
+}
+
+/// Directories of a fake installation.
+pub struct Install {
+    /// Holds everything.
+    pub root: tempfile::TempDir,
+    /// `<root>/bin/mysqld` (an empty file: only its directory and name matter).
+    pub mysqld: PathBuf,
+    /// `<root>/plugin`.
+    pub plugin_dir: PathBuf,
+    /// `<root>/data`.
+    pub data_dir: PathBuf,
+}
+
+impl Install {
+    /// Lays out the directories, installs the component and a global manifest naming it,
+    /// and writes the configuration for `server` into the data dir, with a global
+    /// configuration that says `read_local_config`.
+    pub fn new(server: &PyKmip, object_group: Option<&str>) -> Result<Self> {
+        let root = tempfile::Builder::new()
+            .prefix("mysql-install-")
+            .tempdir()?;
+        let (bin, plugin_dir, data_dir) = (
+            root.path().join("bin"),
+            root.path().join("plugin"),
+            root.path().join("data"),
+        );
+        for d in [&bin, &plugin_dir, &data_dir] {
+            std::fs::create_dir_all(d)?;
+        }
+        let mysqld = bin.join("mysqld");
+        std::fs::write(&mysqld, b"")?;
+        std::fs::write(
+            bin.join("mysqld.my"),
+            r#"{"components": "file://component_keyring_kmip"}"#,
+        )?;
+        std::fs::copy(
+            built_component()?,
+            plugin_dir.join("component_keyring_kmip.so"),
+        )
+        .context("installing the component")?;
+        std::fs::write(
+            plugin_dir.join("component_keyring_kmip.cnf"),
+            r#"{"read_local_config": true}"#,
+        )?;
+        server.config_in(&data_dir, object_group)?;
+        Ok(Self {
+            root,
+            mysqld,
+            plugin_dir,
+            data_dir,
+        })
+    }
+
+    /// Replaces the data dir's configuration text.
+    pub fn write_config(&self, text: &str) -> Result<()> {
+        std::fs::write(self.data_dir.join("component_keyring_kmip.cnf"), text)?;
+        Ok(())
+    }
+
+    /// The path of a file in the root.
+    pub fn path(&self, name: &str) -> PathBuf {
+        Path::new(self.root.path()).join(name)
+    }
+}

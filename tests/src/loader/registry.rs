@@ -1,0 +1,209 @@
+//! The loader's service registry, with MySQL's rules: the first implementation registered
+//! for a service is its default; `acquire_related` tries the related implementation's
+//! suffix and falls back to the default. Also the server-side `mysql_simple_error_log`,
+//! which captures the component's log lines.
+
+use super::abi::*;
+use std::collections::BTreeMap;
+use std::ffi::{c_char, c_int, c_ulong, c_void, CStr};
+use std::sync::Mutex;
+
+struct Entry {
+    implementation: usize,
+    references: usize,
+}
+
+static SERVICES: Mutex<BTreeMap<String, Entry>> = Mutex::new(BTreeMap::new());
+static LOG: Mutex<Vec<(i32, String)>> = Mutex::new(Vec::new());
+
+fn lock<T>(m: &'static Mutex<T>) -> std::sync::MutexGuard<'static, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Registers `name` ("service.implementation") -> struct address; the first one per
+/// service becomes the default. Duplicates fail.
+pub fn register(name: &str, implementation: *const c_void) -> bool {
+    let mut services = lock(&SERVICES);
+    if services.contains_key(name) {
+        return false;
+    }
+    services.insert(
+        name.to_owned(),
+        Entry {
+            implementation: implementation as usize,
+            references: 0,
+        },
+    );
+    drop(services);
+    note_default(name);
+    true
+}
+
+/// Unregisters; fails while referenced.
+pub fn unregister(name: &str) -> bool {
+    let mut services = lock(&SERVICES);
+    match services.get(name) {
+        Some(e) if e.references == 0 => {
+            services.remove(name);
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Every registered implementation name, sorted (as `registry_query` walks them).
+pub fn names() -> Vec<String> {
+    lock(&SERVICES).keys().cloned().collect()
+}
+
+fn resolve(services: &BTreeMap<String, Entry>, name: &str) -> Option<String> {
+    if services.contains_key(name) {
+        return Some(name.to_owned());
+    }
+    if name.contains('.') {
+        return None;
+    }
+    // The default: the first registered implementation of the service. Our map is sorted,
+    // so remember registration order through a parallel list.
+    lock(&DEFAULTS).get(name).cloned()
+}
+
+static DEFAULTS: Mutex<BTreeMap<String, String>> = Mutex::new(BTreeMap::new());
+
+/// Records the default implementation of a service (the first registered).
+pub fn note_default(name: &str) {
+    if let Some((service, _)) = name.split_once('.') {
+        lock(&DEFAULTS)
+            .entry(service.to_owned())
+            .or_insert_with(|| name.to_owned());
+    }
+}
+
+/// Acquires by name (or default), counting the reference.
+pub fn acquire(name: &str) -> Option<*const c_void> {
+    let mut services = lock(&SERVICES);
+    let key = resolve(&services, name)?;
+    let entry = services.get_mut(&key)?;
+    entry.references += 1;
+    Some(entry.implementation as *const c_void)
+}
+
+/// `acquire_related`: `service` + the suffix of `related`'s implementation, else default.
+pub fn acquire_related(service: &str, related: *const c_void) -> Option<*const c_void> {
+    let suffix = {
+        let services = lock(&SERVICES);
+        services
+            .iter()
+            .find(|(_, e)| e.implementation == related as usize)
+            .and_then(|(n, _)| n.split_once('.').map(|(_, s)| s.to_owned()))
+    };
+    if let Some(suffix) = suffix {
+        if let Some(p) = acquire(&format!("{service}.{suffix}")) {
+            return Some(p);
+        }
+    }
+    acquire(service)
+}
+
+/// Releases one reference to the implementation at `p`.
+pub fn release(p: *const c_void) -> bool {
+    let mut services = lock(&SERVICES);
+    match services
+        .values_mut()
+        .find(|e| e.implementation == p as usize && e.references > 0)
+    {
+        Some(e) => {
+            e.references -= 1;
+            true
+        }
+        None => false,
+    }
+}
+
+/// How many references are outstanding on `name`.
+pub fn references(name: &str) -> usize {
+    lock(&SERVICES).get(name).map_or(0, |e| e.references)
+}
+
+/// Every line the component logged: (severity, text).
+pub fn log_lines() -> Vec<(i32, String)> {
+    lock(&LOG).clone()
+}
+
+unsafe fn name_arg<'a>(p: *const c_char) -> Option<&'a str> {
+    // SAFETY: the component passes NUL-terminated names or NULL.
+    (!p.is_null())
+        .then(|| unsafe { CStr::from_ptr(p) }.to_str().ok())
+        .flatten()
+}
+
+unsafe extern "C" fn registry_acquire(name: *const c_char, out: *mut Handle) -> Status {
+    // SAFETY: arguments from the component per the registry contract.
+    let Some(name) = (unsafe { name_arg(name) }) else {
+        return 1;
+    };
+    match acquire(name) {
+        Some(p) if !out.is_null() => {
+            // SAFETY: `out` is a valid slot per the contract.
+            unsafe { out.write(p as Handle) };
+            0
+        }
+        _ => 1,
+    }
+}
+
+unsafe extern "C" fn registry_acquire_related(
+    name: *const c_char,
+    related: Handle,
+    out: *mut Handle,
+) -> Status {
+    // SAFETY: arguments from the component per the registry contract.
+    let Some(name) = (unsafe { name_arg(name) }) else {
+        return 1;
+    };
+    match acquire_related(name, related) {
+        Some(p) if !out.is_null() => {
+            // SAFETY: `out` is a valid slot per the contract.
+            unsafe { out.write(p as Handle) };
+            0
+        }
+        _ => 1,
+    }
+}
+
+unsafe extern "C" fn registry_release(p: Handle) -> Status {
+    if release(p) {
+        0
+    } else {
+        1
+    }
+}
+
+unsafe extern "C" fn simple_log_emit(
+    _component: *const c_char,
+    _file: *const c_char,
+    _line: c_ulong,
+    severity: c_int,
+    _error_id: c_int,
+    message: *const c_char,
+) -> Status {
+    // SAFETY: the component passes one NUL-terminated string for "%s".
+    let text = unsafe { name_arg(message) }
+        .unwrap_or("<not UTF-8>")
+        .to_owned();
+    lock(&LOG).push((severity, text));
+    0
+}
+
+pub static REGISTRY: Registry = Registry {
+    acquire: registry_acquire,
+    acquire_related: registry_acquire_related,
+    release: registry_release,
+};
+
+pub static SIMPLE_ERROR_LOG: SimpleErrorLog = SimpleErrorLog {
+    emit: simple_log_emit,
+};
+
+/// A placeholder struct standing in for the server's own `.mysql_server` keyring wrappers.
+pub static SERVER_PLACEHOLDER: [usize; 8] = [0; 8];

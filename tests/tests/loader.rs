@@ -1,0 +1,509 @@
+//! The built component_keyring_kmip.so, loaded the way mysqld loads it (manifest, dlopen,
+//! registry, init, binding, load) and driven with the server's calling patterns, against a
+//! real PyKMIP server.
+
+use anyhow::{Context, Result};
+use kmip_keyring_tests::install::Install;
+use kmip_keyring_tests::loader::{registry, LoadedComponent};
+use kmip_keyring_tests::pykmip::PyKmip;
+use std::process::Command;
+use std::sync::Mutex;
+
+/// The component and the registry are per process: scenarios take turns.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn start(install: &Install) -> Result<LoadedComponent> {
+    let (component, loaded) =
+        LoadedComponent::start(&install.mysqld, &install.plugin_dir, &install.data_dir)?;
+    anyhow::ensure!(loaded, "load failed: {:?}", registry::log_lines());
+    Ok(component)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn every_service_answers_with_mysqls_semantics() -> Result<()> {
+    let _turn = serial();
+    let server = PyKmip::start()?;
+    let install = Install::new(&server, Some("loader-group"))?;
+    let c = start(&install)?;
+
+    let mut provided = c.provided().to_vec();
+    provided.sort();
+    assert_eq!(
+        provided,
+        [
+            "keyring_aes",
+            "keyring_component_metadata_query",
+            "keyring_component_status",
+            "keyring_generator",
+            "keyring_keys_metadata_iterator",
+            "keyring_load",
+            "keyring_reader_with_status",
+            "keyring_writer",
+        ]
+        .map(|s| format!("{s}.component_keyring_kmip"))
+    );
+    assert_eq!(c.name, "component_keyring_kmip");
+    assert!(c
+        .metadata
+        .iter()
+        .any(|(k, v)| k == "mysql.license" && v == "GPL"));
+    assert!(c.is_initialized());
+
+    // InnoDB master key rotation: generate with a NULL auth_id, then read it back.
+    let master = "INNODBKey-4b9c7a5e-1111-2222-3333-444455556666-1";
+    assert!(c.generate(master, None, "AES", 32));
+    let (key, ty) = c
+        .read_secret(master, None)
+        .unwrap()
+        .expect("generated key present");
+    assert_eq!((key.len(), ty.as_str()), (32, "AES"));
+    assert_eq!(
+        c.read_secret(master, Some("")).unwrap().unwrap().0,
+        key,
+        "NULL auth_id = empty"
+    );
+    assert!(
+        !c.generate(master, None, "AES", 32),
+        "generate of an existing id fails"
+    );
+
+    // keyring_udf: a SECRET with an owner; other owners do not see it.
+    let secret = b"\x00udf\x00secret\xff".to_vec();
+    assert!(c.store("udf_key", Some("alice@localhost"), &secret, "SECRET"));
+    assert_eq!(
+        c.read_secret("udf_key", Some("alice@localhost")).unwrap(),
+        Some((secret.clone(), "SECRET".into()))
+    );
+    assert_eq!(
+        c.read_secret("udf_key", Some("bob@localhost")).unwrap(),
+        None
+    );
+    assert_eq!(c.read_secret("udf_key", None).unwrap(), None);
+    assert!(
+        !c.store("udf_key", Some("alice@localhost"), b"again", "SECRET"),
+        "duplicate store fails"
+    );
+    assert!(
+        !c.store("rsa_key", None, &[1; 32], "RSA"),
+        "unsupported type fails"
+    );
+
+    // Absent keys and buffer rules.
+    assert_eq!(c.read_secret("absent", None).unwrap(), None);
+    assert!(
+        c.fetch_with(master, None, -1, 0).is_err(),
+        "data buffer one byte short"
+    );
+    assert!(
+        c.fetch_with(master, None, 0, -1).is_err(),
+        "type buffer one byte short"
+    );
+    assert!(
+        c.fetch_with(master, None, 5, 3).unwrap().is_some(),
+        "larger buffers are fine"
+    );
+
+    // Iterators: keys without the NUL, metadata with it.
+    let mut keys = c.keys()?;
+    keys.sort();
+    assert_eq!(
+        keys,
+        vec![
+            (master.to_owned(), String::new()),
+            ("udf_key".to_owned(), "alice@localhost".to_owned())
+        ]
+    );
+    let (valid, past_end, exact_buffer) = c.keys_edge_cases();
+    assert!(valid);
+    assert_ne!(past_end, 0, "next past the end fails");
+    assert_ne!(exact_buffer, 0, "get needs room for the NUL");
+    let rows = c.status_rows()?;
+    let names: Vec<&str> = rows.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        names[..12],
+        [
+            "Component_name",
+            "Author",
+            "License",
+            "Implementation_name",
+            "Version",
+            "Component_status",
+            "Server_addr",
+            "Server_port",
+            "Client_ca",
+            "Client_key",
+            "Server_ca",
+            "Object_group",
+        ]
+    );
+    let row = |n: &str| {
+        rows.iter()
+            .find(|(k, _)| k == n)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(row("Component_status"), "Active");
+    assert_eq!(row("Server_port"), server.port.to_string());
+    assert_eq!(row("Object_group"), "loader-group");
+    assert_eq!(row("Kmip_protocol_version"), "1.4");
+    assert_eq!(
+        row("Kmip_server_in_use"),
+        format!("127.0.0.1:{}", server.port)
+    );
+    assert_eq!(row("Guest_sha256").len(), 64);
+
+    // Removal, then absence; removing an absent key fails as in MySQL's reference.
+    assert!(c.remove("udf_key", Some("alice@localhost")));
+    assert_eq!(
+        c.read_secret("udf_key", Some("alice@localhost")).unwrap(),
+        None
+    );
+    assert!(!c.remove("udf_key", Some("alice@localhost")));
+
+    // No key byte in the error log.
+    for (_, line) in registry::log_lines() {
+        assert!(
+            !line.contains(&hex(&key)) && !line.contains(&hex(&secret)),
+            "key bytes logged: {line}"
+        );
+    }
+    assert!(registry::log_lines()
+        .iter()
+        .any(|(sev, l)| *sev == 3 && l.contains("keyring initialized")));
+    c.shutdown()?;
+    assert_eq!(
+        registry::references("mysql_simple_error_log.mysql_server"),
+        0,
+        "log service released"
+    );
+    Ok(())
+}
+
+fn openssl(
+    mode: &str,
+    key: &[u8],
+    iv: &[u8],
+    padding: bool,
+    decrypt: bool,
+    input: &[u8],
+) -> Result<Vec<u8>> {
+    use std::io::Write;
+    let mut cmd = Command::new("openssl");
+    // OpenSSL calls full-block CFB plain "cfb".
+    let cipher = if mode == "cfb128" { "cfb" } else { mode };
+    cmd.args([
+        "enc",
+        &format!("-aes-256-{cipher}"),
+        "-K",
+        &hex(key),
+        "-iv",
+        &hex(iv),
+        "-nosalt",
+    ]);
+    if !padding {
+        cmd.arg("-nopad");
+    }
+    if decrypt {
+        cmd.arg("-d");
+    }
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()?;
+    child.stdin.take().unwrap().write_all(input)?;
+    let out = child.wait_with_output()?;
+    anyhow::ensure!(out.status.success(), "openssl {mode} failed");
+    Ok(out.stdout)
+}
+
+fn sha256(data: &[u8]) -> Result<Vec<u8>> {
+    use std::io::Write;
+    let mut child = Command::new("openssl")
+        .args(["dgst", "-sha256", "-binary"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()?;
+    child.stdin.take().unwrap().write_all(data)?;
+    Ok(child.wait_with_output()?.stdout)
+}
+
+#[test]
+fn aes_in_every_mode_matches_openssl() -> Result<()> {
+    let _turn = serial();
+    let server = PyKmip::start()?;
+    let install = Install::new(&server, None)?;
+    let c = start(&install)?;
+    let stored: Vec<u8> = (0..32).map(|i| i * 7 + 3).collect();
+    assert!(c.store("aes_key", Some("app@%"), &stored, "AES"));
+    assert!(c.store("secret_key", None, b"not an aes key", "SECRET"));
+    let key = sha256(&stored)?;
+    let iv: [u8; 16] = *b"0123456789abcdef";
+    for len in [0usize, 1, 15, 16, 17, 100] {
+        let plain: Vec<u8> = (0..len).map(|i| (i * 13) as u8).collect();
+        for (mode, padding) in [
+            ("cbc", true),
+            ("cbc", false),
+            ("cfb1", true),
+            ("cfb8", true),
+            ("cfb128", true),
+            ("ofb", true),
+        ] {
+            if mode == "cbc" && !padding && len % 16 != 0 {
+                let size = c.aes_size(len, mode, 256).unwrap();
+                assert!(c
+                    .aes(
+                        true,
+                        "aes_key",
+                        Some("app@%"),
+                        mode,
+                        256,
+                        &iv,
+                        false,
+                        &plain,
+                        size
+                    )
+                    .is_none());
+                continue;
+            }
+            let size = c.aes_size(len, mode, 256).context("get_size")?;
+            let sealed = c
+                .aes(
+                    true,
+                    "aes_key",
+                    Some("app@%"),
+                    mode,
+                    256,
+                    &iv,
+                    padding,
+                    &plain,
+                    size,
+                )
+                .with_context(|| format!("encrypt {mode} {len}"))?;
+            assert_eq!(
+                sealed,
+                openssl(mode, &key, &iv, padding, false, &plain)?,
+                "{mode} padding={padding} len={len}"
+            );
+            let opened = c
+                .aes(
+                    false,
+                    "aes_key",
+                    Some("app@%"),
+                    mode,
+                    256,
+                    &iv,
+                    padding,
+                    &sealed,
+                    sealed.len(),
+                )
+                .with_context(|| format!("decrypt {mode} {len}"))?;
+            assert_eq!(opened, plain, "{mode} round trip len={len}");
+        }
+    }
+    assert_eq!(c.aes_size(17, "cbc", 256), Some(32));
+    assert_eq!(c.aes_size(17, "ofb", 256), Some(17));
+    assert_eq!(
+        c.aes_size(17, "CBC", 256),
+        None,
+        "mode names are lower case"
+    );
+    assert_eq!(c.aes_size(17, "cbc", 128), None, "block size is 256");
+    assert!(
+        c.aes(
+            true,
+            "aes_key",
+            Some("app@%"),
+            "cbc",
+            256,
+            &iv,
+            true,
+            b"x",
+            15
+        )
+        .is_none(),
+        "short output"
+    );
+    assert!(
+        c.aes(true, "secret_key", None, "cbc", 256, &iv, true, b"x", 16)
+            .is_none(),
+        "not an AES key"
+    );
+    assert!(
+        c.aes(true, "absent", None, "cbc", 256, &iv, true, b"x", 16)
+            .is_none(),
+        "absent key"
+    );
+    c.shutdown()
+}
+
+#[test]
+fn reload_keeps_the_old_state_on_failure_and_sees_new_keys_on_success() -> Result<()> {
+    let _turn = serial();
+    let server = PyKmip::start()?;
+    let install = Install::new(&server, None)?;
+    let c = start(&install)?;
+    assert!(c.store("before", None, &[5u8; 16], "AES"));
+    let good = std::fs::read_to_string(install.data_dir.join("component_keyring_kmip.cnf"))?;
+
+    // A broken configuration: the load fails, naming file and field; the old keys serve.
+    let mut broken: serde_json::Value = serde_json::from_str(&good)?;
+    broken["server_port"] = 5696.into();
+    install.write_config(&broken.to_string())?;
+    assert!(!c.keyring_load(
+        &install.plugin_dir.display().to_string(),
+        &install.data_dir.display().to_string()
+    ));
+    let logged = registry::log_lines();
+    let error = logged
+        .iter()
+        .rev()
+        .find(|(sev, _)| *sev == 1)
+        .map(|(_, l)| l.clone())
+        .unwrap_or_default();
+    assert!(
+        error.contains("component_keyring_kmip.cnf") && error.contains("\"server_port\""),
+        "{error}"
+    );
+    assert!(error.contains("previous keyring stays in use"), "{error}");
+    assert!(c.is_initialized());
+    assert_eq!(
+        c.read_secret("before", None).unwrap().unwrap().0,
+        vec![5u8; 16]
+    );
+
+    // Unreadable certificate: named with its field.
+    let mut bad_cert = serde_json::from_str::<serde_json::Value>(&good)?;
+    bad_cert["client_key"] = install.path("missing-key.pem").display().to_string().into();
+    install.write_config(&bad_cert.to_string())?;
+    assert!(!c.keyring_load(
+        &install.plugin_dir.display().to_string(),
+        &install.data_dir.display().to_string()
+    ));
+    let error = registry::log_lines()
+        .iter()
+        .rev()
+        .find(|(s, _)| *s == 1)
+        .map(|(_, l)| l.clone())
+        .unwrap_or_default();
+    assert!(
+        error.contains("client_key") && error.contains("missing-key.pem"),
+        "{error}"
+    );
+
+    // Another client registers a key; a good reload (paths without the trailing '/', as
+    // mysql_migrate_keyring passes them) picks it up.
+    install.write_config(&good)?;
+    let theirs = "00112233445566778899aabbccddeeff";
+    server.witness(&["register-aes", "registered_elsewhere", theirs])?;
+    assert!(c.keyring_load(
+        &install.plugin_dir.display().to_string(),
+        &install.data_dir.display().to_string()
+    ));
+    assert_eq!(
+        hex(&c
+            .read_secret("registered_elsewhere", None)
+            .unwrap()
+            .unwrap()
+            .0),
+        theirs
+    );
+    assert!(c.read_secret("before", None).unwrap().is_some());
+    c.shutdown()
+}
+
+#[test]
+fn a_fresh_process_finds_every_key_and_owner_and_threads_read_concurrently() -> Result<()> {
+    let _turn = serial();
+    let server = PyKmip::start()?;
+    let install = Install::new(&server, Some("restart"))?;
+    let c = start(&install)?;
+    let owners = [None, Some("alice@localhost"), Some("bob@%")];
+    for (i, owner) in owners.iter().enumerate() {
+        assert!(c.generate(&format!("gen{i}"), *owner, "AES", 32));
+        assert!(c.store(
+            &format!("sec{i}"),
+            *owner,
+            format!("secret number {i}").as_bytes(),
+            "SECRET"
+        ));
+    }
+    let mut expected: Vec<(String, String, String, String)> = Vec::new();
+    for (data_id, auth_id) in c.keys()? {
+        let owner = (!auth_id.is_empty()).then_some(auth_id.as_str());
+        let (data, ty) = c.read_secret(&data_id, owner).unwrap().unwrap();
+        expected.push((data_id, auth_id, ty, hex(&data)));
+    }
+    expected.sort();
+    assert_eq!(expected.len(), 6);
+
+    // Eight threads read concurrently, as many sessions do.
+    std::thread::scope(|s| {
+        for t in 0..8 {
+            let (c, expected) = (&c, &expected);
+            s.spawn(move || {
+                for round in 0..300 {
+                    let (data_id, auth_id, ty, data) = &expected[(t + round) % expected.len()];
+                    let owner = (!auth_id.is_empty()).then_some(auth_id.as_str());
+                    let (got, got_ty) = c.read_secret(data_id, owner).unwrap().unwrap();
+                    assert_eq!((&hex(&got), &got_ty), (data, ty));
+                }
+            });
+        }
+    });
+    c.shutdown()?;
+
+    // A new process (a restarted mysqld) finds the same keys, types and owners.
+    let probe = std::env::current_exe()?
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("loader_probe");
+    let out = Command::new(probe)
+        .arg(&install.mysqld)
+        .arg(&install.plugin_dir)
+        .arg(&install.data_dir)
+        .output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "probe failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let found: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout)?;
+    let mut found: Vec<(String, String, String, String)> = found
+        .iter()
+        .map(|k| {
+            let s = |f: &str| k[f].as_str().unwrap_or_default().to_owned();
+            (s("data_id"), s("auth_id"), s("type"), s("hex"))
+        })
+        .collect();
+    found.sort();
+    assert_eq!(found, expected);
+    Ok(())
+}
+
+#[test]
+fn the_local_manifest_pair_is_followed() -> Result<()> {
+    let _turn = serial();
+    let server = PyKmip::start()?;
+    let install = Install::new(&server, None)?;
+    std::fs::write(
+        install.path("bin/mysqld.my"),
+        r#"{"read_local_manifest": true}"#,
+    )?;
+    std::fs::write(
+        install.data_dir.join("mysqld.my"),
+        r#"{"components": "file://component_keyring_kmip"}"#,
+    )?;
+    let c = start(&install)?;
+    assert!(c.is_initialized());
+    c.shutdown()
+}
