@@ -6,6 +6,8 @@ use std::sync::{Arc, Mutex};
 /// Severity of a log line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum LogLevel {
+    /// Always shown, whatever the server's verbosity: keyring loaded or reloaded.
+    System,
     /// An operation failed.
     Error,
     /// Unexpected, the operation went on.

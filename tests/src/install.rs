@@ -3,20 +3,29 @@
 //! data dir, and the component's configuration.
 
 use crate::pykmip::PyKmip;
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 
-/// The cdylib cargo built: `<target>/release/libcomponent_keyring_kmip.so`.
+/// The cdylib cargo built (`<target>/release[/deps]/libcomponent_keyring_kmip.so`): the
+/// most recent of the copies next to the running binary.
 pub fn built_component() -> Result<PathBuf> {
     let exe = std::env::current_exe()?;
-    // Test binaries live in <target>/release/deps, other binaries in <target>/release.
-    for dir in exe.ancestors().skip(1).take(2) {
-        let candidate = dir.join("libcomponent_keyring_kmip.so");
-        if candidate.is_file() {
-            return Ok(candidate);
-        }
-    }
-    bail!("libcomponent_keyring_kmip.so not found next to {}: run cargo build --release -p component-keyring-kmip", exe.display())
+    let dirs: Vec<PathBuf> = exe
+        .ancestors()
+        .skip(1)
+        .take(2)
+        .flat_map(|d| [d.join("deps"), d.to_owned()])
+        .collect();
+    dirs.iter()
+        .map(|d| d.join("libcomponent_keyring_kmip.so"))
+        .filter(|p| p.is_file())
+        .max_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "libcomponent_keyring_kmip.so not found near {}: run cargo build --release -p component-keyring-kmip",
+                exe.display()
+            )
+        })
 }
 
 /// Directories of a fake installation.

@@ -4,6 +4,7 @@
 
 pub mod install;
 pub mod loader;
+pub mod mysqld;
 pub mod peer;
 pub mod pki;
 pub mod pykmip;

@@ -177,7 +177,7 @@ fn every_service_answers_with_mysqls_semantics() -> Result<()> {
     }
     assert!(registry::log_lines()
         .iter()
-        .any(|(sev, l)| *sev == 3 && l.contains("keyring initialized")));
+        .any(|(sev, l)| *sev == 0 && l.contains("keyring initialized")));
     c.shutdown()?;
     assert_eq!(
         registry::references("mysql_simple_error_log.mysql_server"),

@@ -56,6 +56,7 @@ pub fn release() {
 /// Writes one line to the error log (or standard error without the service).
 pub fn emit(level: LogLevel, message: &str) {
     let severity: c_int = match level {
+        LogLevel::System => 0,
         LogLevel::Error => 1,
         LogLevel::Warning => 2,
         LogLevel::Info => 3,

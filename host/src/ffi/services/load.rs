@@ -35,9 +35,16 @@ pub unsafe extern "C" fn load(plugin_dir: *const c_char, data_dir: *const c_char
             Arc::new(ErrorLog),
         ) {
             Ok(count) => {
+                let session = component::keyring()
+                    .map(|k| k.session())
+                    .unwrap_or_default();
                 error_log::emit(
-                    LogLevel::Info,
-                    &format!("keyring initialized with {count} keys"),
+                    LogLevel::System,
+                    &format!(
+                        "keyring initialized with {count} keys from KMIP server {} (KMIP {})",
+                        session.server.as_deref().unwrap_or("-"),
+                        session.protocol_version.as_deref().unwrap_or("-")
+                    ),
                 );
                 OK
             }
