@@ -95,22 +95,19 @@ impl MysqlInstance {
             std::fs::copy(src, dir.join("pki").join(dst))?;
         }
         this.run_mysqld(&["--initialize-insecure"], "init.log")?;
+        // The installation files are the repository's examples, copied as an operator would.
+        let example = |name: &str| workspace_root().join("examples").join(name);
+        let install = |from: &str, to: &str| std::fs::copy(example(from), dir.join(to)).map(|_| ());
         match form {
-            ManifestForm::Global => this.write(
-                "bin/mysqld.my",
-                r#"{"components": "file://component_keyring_kmip"}"#,
-            )?,
+            ManifestForm::Global => install("global/mysqld.my", "bin/mysqld.my")?,
             ManifestForm::LocalPair => {
-                this.write("bin/mysqld.my", r#"{"read_local_manifest": true}"#)?;
-                this.write(
-                    "data/mysqld.my",
-                    r#"{"components": "file://component_keyring_kmip"}"#,
-                )?;
+                install("local-pair/mysqld.my", "bin/mysqld.my")?;
+                install("local-pair/datadir-mysqld.my", "data/mysqld.my")?;
             }
         }
-        this.write(
+        install(
+            "local-pair/component_keyring_kmip.cnf",
             "plugin/component_keyring_kmip.cnf",
-            r#"{"read_local_config": true}"#,
         )?;
         this.write_kmip_config(kmip_port, object_group)?;
         Ok(this)
@@ -290,6 +287,26 @@ impl MysqlInstance {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+
+    /// Runs a program inside the chroot and returns its standard output; failures carry
+    /// its standard error.
+    pub fn run_in_chroot(&self, program: &str, args: &[String]) -> Result<String> {
+        let out = Command::new("chroot")
+            .arg(&self.root)
+            .arg(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()?;
+        if !out.status.success() {
+            bail!(
+                "{program} failed with {}: {}{}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr),
+                String::from_utf8_lossy(&out.stdout)
+            );
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
     /// The error log's text.

@@ -258,3 +258,72 @@ fn a_bad_configuration_leaves_mysqld_running_without_a_keyring_and_says_why() ->
         Ok(())
     })
 }
+
+#[test]
+fn mysql_migrate_keyring_moves_keys_from_keyring_file_and_back() -> Result<()> {
+    with_mysqld(|| {
+        let server = PyKmip::start()?;
+        let mut db = MysqlInstance::create(
+            "migrate",
+            ManifestForm::Global,
+            &server.pki,
+            server.port,
+            Some("migrated"),
+        )?;
+        let use_component = |db: &MysqlInstance, name: &str| {
+            db.write(
+                "bin/mysqld.my",
+                &format!(r#"{{"components": "file://{name}"}}"#),
+            )
+        };
+        let keyring_file = |db: &MysqlInstance, file: &str| {
+            db.write(
+                "plugin/component_keyring_file.cnf",
+                &serde_json::json!({"path": db.chroot_path(file), "read_only": false}).to_string(),
+            )
+        };
+        use_component(&db, "component_keyring_file")?;
+        keyring_file(&db, "data/keyring_file")?;
+        db.start(&[])?;
+        db.sql(
+            "CREATE DATABASE m; CREATE TABLE m.t (id INT PRIMARY KEY, v VARCHAR(20)) ENCRYPTION='Y';
+             INSERT INTO m.t VALUES (1, 'from keyring_file'); ALTER INSTANCE ROTATE INNODB MASTER KEY;",
+        )?;
+        db.stop()?;
+
+        let migrate = |db: &MysqlInstance, from: &str, to: &str| -> Result<String> {
+            let args = [
+                format!("--component-dir={}", db.chroot_path("plugin")),
+                format!("--source-keyring={from}"),
+                format!("--destination-keyring={to}"),
+                format!(
+                    "--source-keyring-configuration-dir={}",
+                    db.chroot_path("data")
+                ),
+                format!(
+                    "--destination-keyring-configuration-dir={}",
+                    db.chroot_path("data")
+                ),
+            ];
+            db.run_in_chroot("mysql_migrate_keyring", &args)
+        };
+        migrate(&db, "component_keyring_file", "component_keyring_kmip")?;
+
+        use_component(&db, "component_keyring_kmip")?;
+        db.start(&[])?;
+        assert_eq!(db.sql("SELECT v FROM m.t")?, "from keyring_file");
+        db.sql("INSERT INTO m.t VALUES (2, 'on kmip'); ALTER INSTANCE ROTATE INNODB MASTER KEY")?;
+        db.stop()?;
+
+        keyring_file(&db, "data/keyring_file_back")?;
+        migrate(&db, "component_keyring_kmip", "component_keyring_file")?;
+        use_component(&db, "component_keyring_file")?;
+        db.start(&[])?;
+        assert_eq!(
+            db.sql("SELECT v FROM m.t ORDER BY id")?,
+            "from keyring_file\non kmip"
+        );
+        db.stop()?;
+        Ok(())
+    })
+}
