@@ -43,7 +43,7 @@ pub fn status_rows(keyring: Option<&Keyring>) -> Vec<(String, String)> {
                     c.object_group.clone().unwrap_or_else(|| "<NONE>".into()),
                 ),
                 ("Kmip_timeout_ms", c.timeout.as_millis().to_string()),
-                ("Guest_module", "embedded".into()),
+                ("Guest_module", k.guest_name().to_owned()),
                 ("Guest_sha256", k.guest_sha256().to_owned()),
                 (
                     "Kmip_protocol_version",

@@ -255,6 +255,15 @@ fn a_bad_configuration_leaves_mysqld_running_without_a_keyring_and_says_why() ->
         db.write("bin/mysqld.my", "{\"components\": ")?;
         assert!(db.start(&[]).is_err());
         assert!(db.error_log().contains("mysqld.my"), "{}", db.error_log());
+
+        // A missing manifest: mysqld starts without any keyring.
+        std::fs::remove_file(db.host_path("bin/mysqld.my"))?;
+        db.start(&[])?;
+        assert_eq!(
+            db.sql("SELECT COUNT(*) FROM performance_schema.keyring_component_status")?,
+            "0"
+        );
+        db.stop()?;
         Ok(())
     })
 }
@@ -323,6 +332,84 @@ fn mysql_migrate_keyring_moves_keys_from_keyring_file_and_back() -> Result<()> {
             db.sql("SELECT v FROM m.t ORDER BY id")?,
             "from keyring_file\non kmip"
         );
+        db.stop()?;
+        Ok(())
+    })
+}
+
+#[test]
+fn wasm_traps_in_a_hostile_guest_never_take_mysqld_down() -> Result<()> {
+    use sha2::Digest;
+    with_mysqld(|| {
+        let server = PyKmip::start()?;
+        let mut db = MysqlInstance::create(
+            "hostile",
+            ManifestForm::Global,
+            &server.pki,
+            server.port,
+            Some("e2e-h"),
+        )?;
+        db.start(&[])?;
+        db.sql("CREATE DATABASE h; CREATE TABLE h.t (i INT) ENCRYPTION='Y'; INSERT INTO h.t VALUES (42)")?;
+        let wasm_path = kmip_keyring_tests::workspace_root()
+            .join("target/wasm32-wasip2/release/kmip_keyring_hostile_guest.wasm");
+        let wasm = std::fs::read(&wasm_path)?;
+        std::fs::write(db.host_path("plugin/vendor_guest.wasm"), &wasm)?;
+        let sha: String = sha2::Sha256::digest(&wasm)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let good: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(
+            db.host_path("data/component_keyring_kmip.cnf"),
+        )?)?;
+        for (mode, expected) in [
+            ("oob", "out of bounds"),
+            ("div0", "divide by zero"),
+            ("unreachable", "unreachable"),
+        ] {
+            let mut config = good.clone();
+            config["guest_module"] = db.chroot_path("plugin/vendor_guest.wasm").into();
+            config["guest_sha256"] = sha.clone().into();
+            config["object_group"] = format!("hostile={mode};e2e-h").into();
+            db.write("data/component_keyring_kmip.cnf", &config.to_string())?;
+            db.sql("ALTER INSTANCE RELOAD KEYRING")?;
+            let module = db.sql("SELECT STATUS_VALUE FROM performance_schema.keyring_component_status WHERE STATUS_KEY='Guest_module'")?;
+            assert_eq!(module, db.chroot_path("plugin/vendor_guest.wasm"));
+            assert!(
+                db.sql("ALTER INSTANCE ROTATE INNODB MASTER KEY").is_err(),
+                "{mode}: rotation must fail"
+            );
+            assert!(db.is_running(), "{mode}: mysqld died");
+            assert_eq!(
+                db.sql("SELECT i FROM h.t")?,
+                "42",
+                "{mode}: cached keys keep serving"
+            );
+            let log = db.error_log();
+            assert!(
+                log.contains(expected),
+                "{mode}: the error log names the trap:\n{log}"
+            );
+        }
+        // A guest whose hash does not match its pin is refused; the old state serves.
+        let mut pinned_wrong = good.clone();
+        pinned_wrong["guest_module"] = db.chroot_path("plugin/vendor_guest.wasm").into();
+        pinned_wrong["guest_sha256"] = "00".repeat(32).into();
+        db.write("data/component_keyring_kmip.cnf", &pinned_wrong.to_string())?;
+        assert!(db.sql("ALTER INSTANCE RELOAD KEYRING").is_err());
+        assert!(
+            db.error_log().contains("guest_sha256 pins"),
+            "{}",
+            db.error_log()
+        );
+
+        // Back to the embedded guest: rotation works, and a restart reads the table.
+        db.write("data/component_keyring_kmip.cnf", &good.to_string())?;
+        db.sql("ALTER INSTANCE RELOAD KEYRING")?;
+        db.sql("ALTER INSTANCE ROTATE INNODB MASTER KEY")?;
+        db.stop()?;
+        db.start(&[])?;
+        assert_eq!(db.sql("SELECT i FROM h.t")?, "42");
         db.stop()?;
         Ok(())
     })

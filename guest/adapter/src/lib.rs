@@ -33,6 +33,7 @@ struct Guest;
 
 impl wit::Guest for Guest {
     fn configure(settings: wit::Settings) -> Result<(), wit::KeyringError> {
+        install_panic_hook();
         let settings = Settings {
             object_group: settings.object_group,
             locate_page_size: settings.locate_page_size,
@@ -78,6 +79,17 @@ impl wit::Guest for Guest {
             protocol_version: status.protocol_version,
         }
     }
+}
+
+/// A panic is a broken invariant: its message goes to the host's log (there is no stderr
+/// in the sandbox), then the guest aborts with a trap and the host discards the instance.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        mysql::keyring_kmip::logging::log(
+            mysql::keyring_kmip::logging::Level::Error,
+            &format!("keyring guest panicked: {info}"),
+        );
+    }));
 }
 
 fn to_wit_entry(entry: KeyEntry) -> wit::KeyEntry {

@@ -99,6 +99,36 @@ impl Fields {
         }
     }
 
+    /// `guest_module` with its mandatory `guest_sha256` pin.
+    pub(super) fn guest_module(&self) -> Result<Option<super::GuestModule>, ConfigError> {
+        let module = self
+            .optional_string("guest_module")?
+            .filter(|m| !m.trim().is_empty());
+        let sha = self.optional_string("guest_sha256")?;
+        match (module, sha) {
+            (None, None) => Ok(None),
+            (None, Some(_)) => {
+                Err(self.invalid("guest_sha256", "is set but \"guest_module\" is not"))
+            }
+            (Some(_), None) => Err(ConfigError::Missing {
+                file: self.file.clone(),
+                field: "guest_sha256",
+            }),
+            (Some(path), Some(sha)) => {
+                let sha = sha.trim().to_ascii_lowercase();
+                if sha.len() != 64 || !sha.chars().all(|c| c.is_ascii_hexdigit()) {
+                    return Err(
+                        self.invalid("guest_sha256", "must be 64 hexadecimal digits (a SHA-256)")
+                    );
+                }
+                Ok(Some(super::GuestModule {
+                    path: path.into(),
+                    sha256: sha,
+                }))
+            }
+        }
+    }
+
     /// A TCP port written, as Percona requires, as a JSON string such as "5696".
     pub(super) fn port(&self, field: &'static str) -> Result<u16, ConfigError> {
         let text = match self.object.get(field) {

@@ -52,6 +52,18 @@ pub struct Config {
     pub object_group: Option<String>,
     /// `kmip_timeout_ms`: deadline for connect, handshake, and each request/response.
     pub timeout: Duration,
+    /// `guest_module` and `guest_sha256`: a guest component to run instead of the
+    /// embedded one, pinned by its SHA-256.
+    pub guest: Option<GuestModule>,
+}
+
+/// A guest component chosen by configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuestModule {
+    /// `guest_module`: path of the `.wasm` component.
+    pub path: PathBuf,
+    /// `guest_sha256`: its SHA-256, lower-case hex.
+    pub sha256: String,
 }
 
 impl Config {
@@ -85,6 +97,7 @@ impl Config {
                 .optional_string("object_group")?
                 .filter(|g| !g.is_empty()),
             timeout: Duration::from_millis(timeout_ms),
+            guest: fields.guest_module()?,
         })
     }
 

@@ -109,6 +109,23 @@ fn every_bad_field_is_named_with_the_file() {
 }
 
 #[test]
+fn a_guest_module_must_be_pinned_by_a_well_formed_sha256() {
+    let mut v: serde_json::Value = serde_json::from_str(GOOD).unwrap();
+    v["guest_module"] = "/opt/vendor.wasm".into();
+    v["guest_sha256"] = "AB".repeat(32).into();
+    let c = parse(&v.to_string()).unwrap();
+    let guest = c.guest.unwrap();
+    assert_eq!(guest.path, PathBuf::from("/opt/vendor.wasm"));
+    assert_eq!(guest.sha256, "ab".repeat(32));
+    v["guest_sha256"] = "xyz".into();
+    let err = parse(&v.to_string()).unwrap_err().to_string();
+    assert!(
+        err.contains("\"guest_sha256\" must be 64 hexadecimal digits"),
+        "{err}"
+    );
+}
+
+#[test]
 fn syntax_errors_name_the_file_and_position() {
     let err = parse("{\"server_addr\": ").unwrap_err().to_string();
     assert!(

@@ -7,20 +7,29 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 
 static KEYRING: RwLock<Option<Arc<Keyring>>> = RwLock::new(None);
-static RUNTIME: Mutex<Option<Arc<Runtime>>> = Mutex::new(None);
+/// Compiled guests by SHA-256, so RELOAD does not recompile an unchanged guest.
+static RUNTIMES: Mutex<Vec<Arc<Runtime>>> = Mutex::new(Vec::new());
 
 /// The loaded keyring, if a load has succeeded.
 pub fn keyring() -> Option<Arc<Keyring>> {
     KEYRING.read().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
-fn runtime() -> Result<Arc<Runtime>, String> {
-    let mut slot = RUNTIME.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(runtime) = slot.as_ref() {
-        return Ok(runtime.clone());
+fn runtime(config: &Config) -> Result<Arc<Runtime>, String> {
+    let mut cache = RUNTIMES.lock().unwrap_or_else(|e| e.into_inner());
+    let wanted = config.guest.as_ref().map(|g| g.sha256.as_str());
+    if let Some(hit) = cache.iter().find(|r| match wanted {
+        Some(sha) => r.guest_sha256() == sha,
+        None => r.guest_name() == "embedded",
+    }) {
+        return Ok(hit.clone());
     }
-    let runtime = Runtime::embedded().map_err(|e| e.to_string())?;
-    *slot = Some(runtime.clone());
+    let runtime = match &config.guest {
+        Some(module) => Runtime::from_module(module, crate::Limits::default()),
+        None => Runtime::embedded(),
+    }
+    .map_err(|e| e.to_string())?;
+    cache.push(runtime.clone());
     Ok(runtime)
 }
 
@@ -29,7 +38,8 @@ fn runtime() -> Result<Arc<Runtime>, String> {
 pub fn load(plugin_dir: &Path, data_dir: &Path, log: Arc<dyn LogSink>) -> Result<usize, String> {
     let config = Config::locate_and_load(plugin_dir, data_dir).map_err(|e| e.to_string())?;
     let servers: Vec<String> = config.servers.iter().map(ToString::to_string).collect();
-    let keyring = Keyring::load(config, runtime()?, log.clone())
+    let runtime = runtime(&config)?;
+    let keyring = Keyring::load(config, runtime, log.clone())
         .map_err(|e| format!("{e} (KMIP servers: {})", servers.join(", ")))?;
     let count = keyring.len();
     let previous = KEYRING
@@ -48,5 +58,5 @@ pub fn load(plugin_dir: &Path, data_dir: &Path, log: Arc<dyn LogSink>) -> Result
 /// Drops every state so the library can be unloaded.
 pub fn unload() {
     KEYRING.write().unwrap_or_else(|e| e.into_inner()).take();
-    RUNTIME.lock().unwrap_or_else(|e| e.into_inner()).take();
+    RUNTIMES.lock().unwrap_or_else(|e| e.into_inner()).clear();
 }

@@ -62,7 +62,12 @@ pub fn emit(level: LogLevel, message: &str) {
         LogLevel::Info => 3,
         LogLevel::Debug => return,
     };
-    let text = CString::new(message.replace('\0', " ")).unwrap_or_default();
+    // One line per message: the error log is read line by line.
+    let flat: String = message
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let text = CString::new(flat).unwrap_or_default();
     let service = SIMPLE_LOG.load(Ordering::Acquire);
     if service.is_null() {
         eprintln!("[component_keyring_kmip] {level:?}: {message}");

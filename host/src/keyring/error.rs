@@ -19,6 +19,9 @@ pub enum KeyringError {
     /// The guest failed, or reported a KMIP or transport error.
     #[error(transparent)]
     Sandbox(#[from] SandboxError),
+    /// The guest returned something no correct guest returns; nothing of it was kept.
+    #[error("the keyring guest returned {0}; refusing it")]
+    GuestOutput(String),
     /// The request is invalid.
     #[error("invalid request: {0}")]
     InvalidArgument(String),

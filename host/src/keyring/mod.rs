@@ -23,6 +23,29 @@ const LOCATE_PAGE_SIZE: u32 = 1000;
 /// Objects per batched Get / Get Attributes request.
 const FETCH_BATCH_SIZE: u32 = 100;
 
+/// The most keys one load accepts from a guest (Percona's per-type default is 65 535).
+pub const MAX_KEYS: usize = 262_144;
+
+/// Checks that a key the guest returned is one MySQL could have stored.
+fn check_guest_key(entry: &KeyEntry) -> Result<(), KeyringError> {
+    let len = entry.data.len();
+    let ok = if entry.key_type.eq_ignore_ascii_case("AES") {
+        matches!(len, 16 | 24 | 32)
+    } else if entry.key_type.eq_ignore_ascii_case("SECRET") {
+        (1..=16384).contains(&len)
+    } else {
+        false
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(KeyringError::GuestOutput(format!(
+            "key '{}' of type {} with {len} bytes",
+            entry.data_id, entry.key_type
+        )))
+    }
+}
+
 /// What the status rows report about the live session.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SessionInfo {
@@ -35,6 +58,7 @@ pub struct SessionInfo {
 /// A loaded keyring.
 pub struct Keyring {
     config: Config,
+    guest_name: String,
     guest_sha256: String,
     cache: RwLock<Cache>,
     sandbox: Mutex<Sandbox>,
@@ -50,6 +74,7 @@ impl Keyring {
         log: Arc<dyn LogSink>,
     ) -> Result<Self, KeyringError> {
         let guest_sha256 = runtime.guest_sha256().to_owned();
+        let guest_name = runtime.guest_name().to_owned();
         let broker = Broker::from_config(&config)?;
         let settings = Settings {
             object_group: config.object_group.clone(),
@@ -58,8 +83,17 @@ impl Keyring {
         };
         let mut sandbox = Sandbox::new(runtime, Arc::new(broker), log.clone(), settings);
         let entries = sandbox.load_all()?;
+        if entries.len() > MAX_KEYS {
+            return Err(KeyringError::GuestOutput(format!(
+                "{} keys, more keys than the limit of {MAX_KEYS}",
+                entries.len()
+            )));
+        }
         let mut cache = Cache::default();
         for entry in entries {
+            if !entry.data_id.is_empty() && !entry.data.is_empty() {
+                check_guest_key(&entry)?;
+            }
             let KeyEntry {
                 object_id,
                 data_id,
@@ -102,6 +136,7 @@ impl Keyring {
         );
         Ok(Self {
             config,
+            guest_name,
             guest_sha256,
             cache: RwLock::new(cache),
             sandbox: Mutex::new(sandbox),
@@ -112,6 +147,11 @@ impl Keyring {
     /// The configuration this keyring was loaded from.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// Which guest serves this keyring: `embedded` or the `guest_module` path.
+    pub fn guest_name(&self) -> &str {
+        &self.guest_name
     }
 
     /// SHA-256 of the guest component serving this keyring, in hex.
@@ -207,9 +247,9 @@ impl Keyring {
                 LogLevel::Error,
                 &format!("the guest returned a key that does not match the request for {data_id}"),
             );
-            return Err(KeyringError::InvalidArgument(
-                "the keyring guest returned a different key than requested".into(),
-            ));
+            return Err(KeyringError::GuestOutput(format!(
+                "a different key than the one requested for '{data_id}'"
+            )));
         }
         self.write_cache().insert(
             KeyId::new(data_id, auth_id),
@@ -283,5 +323,16 @@ impl Keyring {
             AesDirection::Encrypt => aes_modes::encrypt(mode, &derived, iv, padding, input)?,
             AesDirection::Decrypt => aes_modes::decrypt(mode, &derived, iv, padding, input)?,
         })
+    }
+}
+
+impl std::fmt::Debug for Keyring {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the key material: only where it came from and how much there is.
+        f.debug_struct("Keyring")
+            .field("config", &self.config.source)
+            .field("guest", &self.guest_name)
+            .field("keys", &self.len())
+            .finish()
     }
 }

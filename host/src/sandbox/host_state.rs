@@ -5,7 +5,6 @@ use crate::broker::Dialer;
 use crate::log::LogSink;
 use std::sync::Arc;
 use wasmtime::component::ResourceTable;
-use wasmtime::StoreLimits;
 
 /// State behind one guest instance.
 pub struct HostState {
@@ -18,5 +17,71 @@ pub struct HostState {
     /// Where the guest's log lines go.
     pub(crate) log: Arc<dyn LogSink>,
     /// Memory and table caps.
-    pub(crate) limits: StoreLimits,
+    pub(crate) limits: GuestLimiter,
+}
+
+/// Caps the guest's linear memory and tables, and remembers when a cap was hit so that the
+/// resulting trap can be reported as what it is.
+pub struct GuestLimiter {
+    memory_bytes: usize,
+    table_elements: usize,
+    /// Set when a growth was refused.
+    pub(crate) hit: Option<String>,
+}
+
+impl GuestLimiter {
+    /// A limiter with these caps.
+    pub fn new(memory_bytes: usize, table_elements: usize) -> Self {
+        Self {
+            memory_bytes,
+            table_elements,
+            hit: None,
+        }
+    }
+}
+
+impl wasmtime::ResourceLimiter for GuestLimiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.memory_bytes {
+            self.hit = Some(format!(
+                "the guest hit its memory limit of {} MiB",
+                self.memory_bytes >> 20
+            ));
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.table_elements {
+            self.hit = Some(format!(
+                "the guest hit its table limit of {} elements",
+                self.table_elements
+            ));
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn instances(&self) -> usize {
+        8
+    }
+
+    fn tables(&self) -> usize {
+        8
+    }
+
+    fn memories(&self) -> usize {
+        2
+    }
 }

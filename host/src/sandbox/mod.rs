@@ -17,7 +17,7 @@ use sha2::Digest;
 use std::sync::Arc;
 use thiserror::Error;
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
-use wasmtime::{Engine, Store, StoreLimitsBuilder};
+use wasmtime::{Engine, Store};
 
 /// The default guest, built from `guest/` for wasm32-wasip2 and embedded at build time.
 pub const EMBEDDED_GUEST: &[u8] = include_bytes!(env!("KMIP_KEYRING_GUEST_WASM"));
@@ -93,25 +93,68 @@ impl std::fmt::Display for GuestError {
     }
 }
 
+/// One line for a trap: its cause ("wasm trap: integer divide by zero", "all fuel
+/// consumed by WebAssembly", an import's refusal), without the multi-line backtrace.
+fn describe_trap(error: &wasmtime::Error) -> String {
+    match error.downcast_ref::<wasmtime::Trap>() {
+        Some(trap) => trap.to_string(),
+        None => error
+            .chain()
+            .last()
+            .map_or_else(|| error.to_string(), ToString::to_string),
+    }
+}
+
 /// A compiled guest, ready to instantiate; shared by every keyring of the process.
 pub struct Runtime {
     engine: Engine,
     pre: KeyringGuestPre<HostState>,
     limits: Limits,
+    guest_name: String,
     guest_sha256: String,
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 impl Runtime {
     /// Compiles the embedded guest.
     pub fn embedded() -> Result<Arc<Self>, SandboxError> {
-        Self::from_wasm(EMBEDDED_GUEST, Limits::default())
+        Self::compile(EMBEDDED_GUEST, "embedded".into(), Limits::default())
+    }
+
+    /// Compiles the guest named by `guest_module`, after checking it against `guest_sha256`.
+    pub fn from_module(
+        module: &crate::config::GuestModule,
+        limits: Limits,
+    ) -> Result<Arc<Self>, SandboxError> {
+        let path = module.path.display();
+        let wasm = std::fs::read(&module.path)
+            .map_err(|e| SandboxError::InvalidGuest(format!("guest_module ({path}): {e}")))?;
+        let actual = sha256_hex(&wasm);
+        if actual != module.sha256 {
+            return Err(SandboxError::InvalidGuest(format!(
+                "guest_module ({path}) has SHA-256 {actual}, but guest_sha256 pins {}; refusing to run it",
+                module.sha256
+            )));
+        }
+        Self::compile(&wasm, path.to_string(), limits)
+    }
+
+    /// Compiles a guest component from memory (tests, tools).
+    pub fn from_wasm(wasm: &[u8], limits: Limits) -> Result<Arc<Self>, SandboxError> {
+        Self::compile(wasm, "in-memory".into(), limits)
     }
 
     /// Compiles a guest component and links it against our imports only, plus the harmless
     /// `wasi:random/insecure-seed` that Rust's std needs for `HashMap`. Other imports outside
     /// our WIT world (WASI, left in by a toolchain) are defined as traps: a guest that calls
     /// one fails the call, it is never granted anything.
-    pub fn from_wasm(wasm: &[u8], limits: Limits) -> Result<Arc<Self>, SandboxError> {
+    fn compile(wasm: &[u8], guest_name: String, limits: Limits) -> Result<Arc<Self>, SandboxError> {
         let invalid = |e: wasmtime::Error| SandboxError::InvalidGuest(format!("{e:#}"));
         let engine = engine::new_engine().map_err(invalid)?;
         let component = Component::new(&engine, wasm).map_err(invalid)?;
@@ -124,16 +167,18 @@ impl Runtime {
             .map_err(invalid)?;
         let instance_pre = linker.instantiate_pre(&component).map_err(invalid)?;
         let pre = KeyringGuestPre::new(instance_pre).map_err(invalid)?;
-        let guest_sha256 = sha2::Sha256::digest(wasm)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
         Ok(Arc::new(Self {
             engine,
             pre,
             limits,
-            guest_sha256,
+            guest_name,
+            guest_sha256: sha256_hex(wasm),
         }))
+    }
+
+    /// Where the guest came from: `embedded`, or the `guest_module` path.
+    pub fn guest_name(&self) -> &str {
+        &self.guest_name
     }
 
     /// SHA-256 of the guest component, in hex.
@@ -144,6 +189,16 @@ impl Runtime {
     /// The limits applied to each instance.
     pub fn limits(&self) -> Limits {
         self.limits
+    }
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("guest", &self.guest_name)
+            .field("sha256", &self.guest_sha256)
+            .field("limits", &self.limits)
+            .finish()
     }
 }
 
@@ -182,13 +237,7 @@ impl Sandbox {
             table: ResourceTable::new(),
             open_connections: 0,
             log: self.log.clone(),
-            limits: StoreLimitsBuilder::new()
-                .memory_size(limits.memory_bytes)
-                .table_elements(limits.table_elements)
-                .instances(8)
-                .tables(8)
-                .memories(2)
-                .build(),
+            limits: host_state::GuestLimiter::new(limits.memory_bytes, limits.table_elements),
         };
         let mut store = Store::new(&self.runtime.engine, state);
         store.limiter(|s| &mut s.limits);
@@ -223,8 +272,12 @@ impl Sandbox {
         match f(guest, store) {
             Ok(result) => result.map_err(|e| SandboxError::Guest(GuestError(e))),
             Err(trap) => {
+                let limit = store.data_mut().limits.hit.take();
                 self.live = None;
-                let message = format!("{what}: {trap:#}");
+                let message = match limit {
+                    Some(limit) => format!("{what}: {limit} ({})", describe_trap(&trap)),
+                    None => format!("{what}: {}", describe_trap(&trap)),
+                };
                 self.log.log(
                     LogLevel::Error,
                     &format!("keyring guest trapped during {message}; instance discarded"),

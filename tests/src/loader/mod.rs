@@ -147,6 +147,7 @@ impl LoadedComponent {
             if entry.implementation.is_null() {
                 break;
             }
+            // SAFETY: the entry's name is a static NUL-terminated string of the library.
             provides.push((unsafe { text(entry.name) }, entry.implementation));
             i += 1;
         }
@@ -158,6 +159,7 @@ impl LoadedComponent {
             if entry.name.is_null() {
                 break;
             }
+            // SAFETY: as above.
             requires.push((unsafe { text(entry.name) }, entry.implementation));
             i += 1;
         }
@@ -169,6 +171,7 @@ impl LoadedComponent {
             if entry.key.is_null() {
                 break;
             }
+            // SAFETY: as above, for key and value.
             metadata.push(unsafe { (text(entry.key), text(entry.value)) });
             i += 1;
         }

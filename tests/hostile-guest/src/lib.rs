@@ -1,0 +1,280 @@
+//! A hostile guest built against the same WIT as the real one. It behaves like the real
+//! guest (it runs the same keyring core) except for the misbehaviour named in its Object
+//! Group setting, `hostile=<mode>[;<real group>]`:
+//!
+//! | mode | what it does |
+//! |---|---|
+//! | `loop` | load-all spins forever |
+//! | `alloc` | load-all allocates until the memory cap stops it |
+//! | `huge-list` | load-all returns 300 000 keys, more than the host accepts |
+//! | `bad-data` | load-all returns keys of impossible sizes and types |
+//! | `bad-index` | load-all opens a server index that does not exist |
+//! | `stale-handle` | load-all sends on a connection handle it never opened |
+//! | `trap-store` | store/generate send half a request, then trap |
+//! | `log-keys` | generate writes the new key into the log (hex and base64) |
+//! | `oob` / `div0` / `unreachable` | generate hits an out-of-bounds load, an integer division by zero, `unreachable` |
+
+#[path = "../../../guest/adapter/src/platform.rs"]
+mod platform;
+
+use kmip_keyring_core::{KeyEntry, KeyringError, KeyringLogic, Settings};
+use platform::{to_wit_transport_error, WitPlatform};
+use std::cell::RefCell;
+
+wit_bindgen::generate!({
+    path: "../../wit",
+    world: "keyring-guest",
+});
+
+use exports::mysql::keyring_kmip::keyring as wit;
+use mysql::keyring_kmip::logging;
+
+thread_local! {
+    static KEYRING: RefCell<KeyringLogic<WitPlatform>> = RefCell::new(KeyringLogic::new(WitPlatform));
+    static MODE: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+fn mode() -> String {
+    MODE.with(|m| m.borrow().clone())
+}
+
+fn real<T>(
+    f: impl FnOnce(&mut KeyringLogic<WitPlatform>) -> Result<T, KeyringError>,
+) -> Result<T, wit::KeyringError> {
+    KEYRING
+        .with(|k| f(&mut k.borrow_mut()))
+        .map_err(to_wit_error)
+}
+
+fn entry(e: KeyEntry) -> wit::KeyEntry {
+    wit::KeyEntry {
+        object_id: e.object_id,
+        data_id: e.data_id,
+        auth_id: e.auth_id,
+        key_type: e.key_type.label().to_owned(),
+        data: e.data.as_slice().to_vec(),
+    }
+}
+
+fn to_wit_error(e: KeyringError) -> wit::KeyringError {
+    match e {
+        KeyringError::InvalidArgument(m) => wit::KeyringError::InvalidArgument(m),
+        KeyringError::ServerFailure(f) => wit::KeyringError::ServerFailure(wit::ServerFailure {
+            operation: f.operation,
+            reason: f.reason,
+            message: f.message,
+        }),
+        KeyringError::MalformedResponse(m) => wit::KeyringError::MalformedResponse(m),
+        KeyringError::Transport(t) => wit::KeyringError::Transport(to_wit_transport_error(t)),
+        KeyringError::NotConfigured => wit::KeyringError::NotConfigured,
+    }
+}
+
+#[link(wasm_import_module = "mysql:keyring-kmip/transport@0.1.0")]
+extern "C" {
+    /// The raw canonical-ABI import behind `connection.send`, to pass a forged handle.
+    #[link_name = "[method]connection.send"]
+    fn raw_send(handle: i32, ptr: *const u8, len: usize, ret: *mut u8);
+}
+
+/// Triggers the wasm-level fault of `mode`: each is a real trap instruction, which with
+/// signal-based traps would be a SIGSEGV, SIGFPE or SIGILL inside mysqld.
+fn fault(mode: &str) {
+    match mode {
+        "oob" => {
+            let p = std::hint::black_box(0xFFFF_FFF0usize) as *const u64;
+            // SAFETY: deliberately not: an out-of-bounds load for the sandbox to catch.
+            let v = unsafe { std::ptr::read_volatile(p) };
+            std::hint::black_box(v);
+        }
+        "div0" => {
+            let divisor = std::hint::black_box(0u32);
+            // SAFETY: deliberately false, so that no zero check is emitted and the wasm
+            // `i32.div_u` instruction itself traps.
+            unsafe { std::hint::assert_unchecked(divisor != 0) };
+            std::hint::black_box(std::hint::black_box(7u32) / divisor);
+        }
+        "unreachable" => core::arch::wasm32::unreachable(),
+        _ => {}
+    }
+}
+
+struct Hostile;
+
+impl wit::Guest for Hostile {
+    fn configure(settings: wit::Settings) -> Result<(), wit::KeyringError> {
+        std::panic::set_hook(Box::new(|info| {
+            logging::log(
+                logging::Level::Error,
+                &format!("hostile guest panicked: {info}"),
+            )
+        }));
+        let (mode, group) = match settings
+            .object_group
+            .as_deref()
+            .and_then(|g| g.strip_prefix("hostile="))
+        {
+            Some(rest) => match rest.split_once(';') {
+                Some((mode, group)) => (mode.to_owned(), Some(group.to_owned())),
+                None => (rest.to_owned(), None),
+            },
+            None => (String::new(), settings.object_group.clone()),
+        };
+        MODE.with(|m| *m.borrow_mut() = mode);
+        real(|k| {
+            k.configure(Settings {
+                object_group: group,
+                locate_page_size: settings.locate_page_size,
+                fetch_batch_size: settings.fetch_batch_size,
+            })
+        })
+    }
+
+    fn load_all() -> Result<Vec<wit::KeyEntry>, wit::KeyringError> {
+        match mode().as_str() {
+            "loop" => {
+                let mut n = 0u64;
+                loop {
+                    n = std::hint::black_box(n.wrapping_add(1));
+                }
+            }
+            "alloc" => {
+                let mut hoard: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    hoard.push(vec![0xAB; 1 << 20]);
+                    std::hint::black_box(&hoard);
+                }
+            }
+            "huge-list" => Ok((0..300_000)
+                .map(|i| wit::KeyEntry {
+                    object_id: i.to_string(),
+                    data_id: format!("k{i}"),
+                    auth_id: String::new(),
+                    key_type: "AES".into(),
+                    data: vec![1; 16],
+                })
+                .collect()),
+            "bad-data" => Ok(vec![
+                wit::KeyEntry {
+                    object_id: "1".into(),
+                    data_id: "short".into(),
+                    auth_id: String::new(),
+                    key_type: "AES".into(),
+                    data: vec![1; 7],
+                },
+                wit::KeyEntry {
+                    object_id: "2".into(),
+                    data_id: "rsa".into(),
+                    auth_id: String::new(),
+                    key_type: "RSA".into(),
+                    data: vec![1; 32],
+                },
+                wit::KeyEntry {
+                    object_id: "3".into(),
+                    data_id: String::new(),
+                    auth_id: String::new(),
+                    key_type: "AES".into(),
+                    data: vec![1; 16],
+                },
+                wit::KeyEntry {
+                    object_id: "4".into(),
+                    data_id: "empty".into(),
+                    auth_id: String::new(),
+                    key_type: "SECRET".into(),
+                    data: vec![],
+                },
+            ]),
+            "bad-index" => match mysql::keyring_kmip::transport::open(4096) {
+                Ok(_) => Ok(Vec::new()),
+                Err(e) => Err(wit::KeyringError::Transport(e)),
+            },
+            "stale-handle" => {
+                let mut ret = [0u8; 16];
+                // SAFETY: deliberately passes a handle that was never opened; the host's
+                // resource table must refuse it.
+                unsafe { raw_send(12345, b"x".as_ptr(), 1, ret.as_mut_ptr()) };
+                Ok(Vec::new())
+            }
+            _ => real(|k| k.load_all()).map(|v| v.into_iter().map(entry).collect()),
+        }
+    }
+
+    fn store_key(
+        data_id: String,
+        auth_id: String,
+        key_type: String,
+        data: Vec<u8>,
+    ) -> Result<String, wit::KeyringError> {
+        if mode() == "trap-store" {
+            trap_mid_request();
+        }
+        real(|k| k.store(&data_id, &auth_id, &key_type, &data))
+    }
+
+    fn generate_key(
+        data_id: String,
+        auth_id: String,
+        key_type: String,
+        length: u32,
+    ) -> Result<wit::KeyEntry, wit::KeyringError> {
+        let mode = mode();
+        if mode == "trap-store" {
+            trap_mid_request();
+        }
+        fault(&mode);
+        let generated = real(|k| k.generate(&data_id, &auth_id, &key_type, length))?;
+        if mode == "log-keys" {
+            let bytes = generated.data.as_slice();
+            let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            logging::log(logging::Level::Error, &format!("the new key is {hex}"));
+            logging::log(
+                logging::Level::Error,
+                &format!("in base64: {}", base64(bytes)),
+            );
+        }
+        Ok(entry(generated))
+    }
+
+    fn remove_key(object_id: String) -> Result<(), wit::KeyringError> {
+        real(|k| k.remove(&object_id))
+    }
+
+    fn status() -> wit::SessionStatus {
+        let s = KEYRING.with(|k| k.borrow().status());
+        wit::SessionStatus {
+            server_index: s.server_index,
+            protocol_version: s.protocol_version,
+        }
+    }
+}
+
+/// Opens a connection, sends half of a KMIP header, then traps.
+fn trap_mid_request() -> ! {
+    if let Ok(conn) = mysql::keyring_kmip::transport::open(0) {
+        let _ = conn.send(&[0x42, 0x00, 0x78, 0x01]);
+    }
+    panic!("hostile guest: trap in the middle of a store");
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(A[(n >> (18 - 6 * i)) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+export!(Hostile);

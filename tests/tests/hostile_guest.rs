@@ -1,0 +1,200 @@
+//! The sandbox against a hostile guest (tests/hostile-guest): every misbehaviour ends the
+//! operation with a clean error, the keyring's state stays intact, and the next operation
+//! works; no key byte reaches the log.
+
+use anyhow::Result;
+use component_keyring_kmip::sandbox::SandboxError;
+use component_keyring_kmip::{Config, Keyring, KeyringError, Limits, LogSink, MemoryLog, Runtime};
+use kmip_keyring_tests::pykmip::PyKmip;
+use kmip_keyring_tests::{runtime, workspace_root};
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+fn hostile_wasm() -> Vec<u8> {
+    let path =
+        workspace_root().join("target/wasm32-wasip2/release/kmip_keyring_hostile_guest.wasm");
+    std::fs::read(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}; run scripts/build-guest.sh", path.display()))
+}
+
+/// Smaller limits than production so the suite runs quickly; the mechanisms are the same.
+const TEST_LIMITS: Limits = Limits {
+    memory_bytes: 64 << 20,
+    table_elements: 100_000,
+    fuel_per_call: 2_000_000_000,
+};
+
+fn hostile() -> Arc<Runtime> {
+    static RUNTIME: OnceLock<Arc<Runtime>> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            Runtime::from_wasm(&hostile_wasm(), TEST_LIMITS).expect("hostile guest compiles")
+        })
+        .clone()
+}
+
+fn config(server: &PyKmip, mode: &str) -> Result<Config> {
+    server.config(Some(&format!("hostile={mode};hostile-tests")))
+}
+
+fn load(server: &PyKmip, mode: &str) -> (Result<Keyring, KeyringError>, Arc<MemoryLog>) {
+    let log = MemoryLog::shared();
+    let started = Instant::now();
+    let result = config(server, mode)
+        .map_err(|e| KeyringError::InvalidArgument(e.to_string()))
+        .and_then(|c| Keyring::load(c, hostile(), log.clone() as Arc<dyn LogSink>));
+    eprintln!(
+        "hostile mode {mode}: load returned after {:?}",
+        started.elapsed()
+    );
+    (result, log)
+}
+
+fn trapped(result: Result<impl std::fmt::Debug, KeyringError>) -> String {
+    match result {
+        Err(KeyringError::Sandbox(SandboxError::Trapped(m))) => m,
+        other => panic!("expected a trap, got {other:?}"),
+    }
+}
+
+#[test]
+fn runaway_guests_are_stopped_by_fuel_and_the_memory_cap() -> Result<()> {
+    let server = PyKmip::start()?;
+    let (result, _) = load(&server, "loop");
+    let message = trapped(result);
+    assert!(message.contains("fuel"), "{message}");
+    let (result, _) = load(&server, "alloc");
+    let message = trapped(result);
+    assert!(
+        message.to_lowercase().contains("memory") || message.contains("alloc"),
+        "{message}"
+    );
+    Ok(())
+}
+
+#[test]
+fn lies_and_misuse_are_refused() -> Result<()> {
+    let server = PyKmip::start()?;
+    let (result, _) = load(&server, "huge-list");
+    let err = result.expect_err("300 000 keys are refused").to_string();
+    assert!(err.contains("more keys than"), "{err}");
+    let (result, _) = load(&server, "bad-data");
+    let err = result.expect_err("impossible keys are refused").to_string();
+    assert!(err.contains("'short'") && err.contains("7 bytes"), "{err}");
+    let (result, _) = load(&server, "bad-index");
+    let err = result.expect_err("unknown server index").to_string();
+    assert!(
+        err.contains("no KMIP server is configured at index 4096"),
+        "{err}"
+    );
+    let (result, _) = load(&server, "stale-handle");
+    let message = trapped(result);
+    assert!(message.contains("load"), "{message}");
+    Ok(())
+}
+
+#[test]
+fn a_trap_mid_store_poisons_only_that_instance() -> Result<()> {
+    let server = PyKmip::start()?;
+    let (good, _) = load(&server, "none");
+    let keyring = good?;
+    // A good guest stored a key earlier...
+    let seeded = Keyring::load(
+        server.config(Some("hostile-tests"))?,
+        runtime(),
+        MemoryLog::shared(),
+    )?;
+    seeded.store("kept", "", "AES", &[3u8; 32])?;
+    drop(seeded);
+    let (hostile_keyring, log) = load(&server, "trap-store");
+    let hostile_keyring = hostile_keyring?;
+    assert!(hostile_keyring.fetch("kept", "").is_some());
+    let message = trapped(hostile_keyring.store("half", "", "AES", &[4u8; 16]));
+    assert!(message.contains("unreachable"), "{message}");
+    assert!(
+        log.lines()
+            .iter()
+            .any(|(_, l)| l.contains("trap in the middle of a store")),
+        "{:?}",
+        log.lines()
+    );
+    // The cache is intact and the next operation runs on a fresh instance.
+    assert_eq!(
+        *hostile_keyring.fetch("kept", "").unwrap().data,
+        vec![3u8; 32]
+    );
+    assert!(hostile_keyring.fetch("half", "").is_none());
+    hostile_keyring.remove("kept", "")?;
+    assert!(hostile_keyring.fetch("kept", "").is_none());
+    // Nothing half-stored is on the server.
+    let reloaded = Keyring::load(
+        server.config(Some("hostile-tests"))?,
+        runtime(),
+        MemoryLog::shared(),
+    )?;
+    assert!(reloaded.fetch("half", "").is_none());
+    assert!(reloaded.fetch("kept", "").is_none());
+    drop(keyring);
+    Ok(())
+}
+
+#[test]
+fn wasm_faults_come_back_as_errors_and_the_next_call_works() -> Result<()> {
+    let server = PyKmip::start()?;
+    for (mode, expected) in [
+        ("oob", "out of bounds"),
+        ("div0", "divide by zero"),
+        ("unreachable", "unreachable"),
+    ] {
+        let (keyring, _) = load(&server, mode);
+        let keyring = keyring?;
+        let message = trapped(keyring.generate("INNODBKey-x-1", "", "AES", 32));
+        assert!(message.contains(expected), "{mode}: {message}");
+        keyring.store("after-fault", "", "SECRET", b"still works")?;
+        keyring.remove("after-fault", "")?;
+    }
+    Ok(())
+}
+
+#[test]
+fn key_material_a_guest_writes_to_the_log_is_redacted() -> Result<()> {
+    let server = PyKmip::start()?;
+    let (keyring, log) = load(&server, "log-keys");
+    let keyring = keyring?;
+    keyring.generate("leaky", "", "AES", 32)?;
+    let key = keyring.fetch("leaky", "").unwrap();
+    let hex: String = key.data.iter().map(|b| format!("{b:02x}")).collect();
+    let lines = log.lines();
+    assert!(
+        lines.iter().any(|(_, l)| l.contains("[redacted]")),
+        "{lines:?}"
+    );
+    for (_, line) in &lines {
+        assert!(!line.to_lowercase().contains(&hex), "key in log: {line}");
+        assert!(!line.contains(&hex[..16]), "key prefix in log: {line}");
+    }
+    Ok(())
+}
+
+#[test]
+fn a_guest_module_is_pinned_by_its_sha256_and_must_implement_the_world() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vendor.wasm");
+    std::fs::write(&path, hostile_wasm()).unwrap();
+    let wrong = component_keyring_kmip::config::GuestModule {
+        path: path.clone(),
+        sha256: "00".repeat(32),
+    };
+    let err = Runtime::from_module(&wrong, TEST_LIMITS)
+        .expect_err("mismatch refused")
+        .to_string();
+    assert!(
+        err.contains("guest_sha256 pins") && err.contains("vendor.wasm"),
+        "{err}"
+    );
+    std::fs::write(&path, b"\0asm\x0d\0\x01\0").unwrap();
+    let err = Runtime::from_wasm(&std::fs::read(&path).unwrap(), TEST_LIMITS)
+        .expect_err("not a guest")
+        .to_string();
+    assert!(err.contains("cannot be used"), "{err}");
+}
