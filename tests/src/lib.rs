@@ -2,6 +2,7 @@
 //! server on loopback, a scripted KMIP peer for sandboxed unit tests, and a small TTLV
 //! codec written independently of the guest for building and checking messages.
 
+pub mod hostile_server;
 pub mod install;
 pub mod loader;
 pub mod mysqld;

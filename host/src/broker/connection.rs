@@ -102,14 +102,47 @@ impl BrokeredConnection {
         Ok(this)
     }
 
-    /// Completes the TLS handshake now, so certificate problems surface at open.
+    /// Completes the TLS handshake now, so certificate problems surface at open. Written
+    /// out instead of `complete_io`, which can go on reading after a TLS 1.3 handshake has
+    /// finished and wait for data a KMIP server only sends after our first request.
     fn handshake(&mut self, deadline: Instant) -> Result<(), TransportError> {
+        let step = "TLS handshake";
         while self.stream.conn.is_handshaking() {
-            self.arm(deadline, "TLS handshake")?;
+            self.arm(deadline, step)?;
+            self.flush_tls(step)?;
+            if !self.stream.conn.is_handshaking() {
+                break;
+            }
+            let read = self
+                .stream
+                .conn
+                .read_tls(&mut self.stream.sock)
+                .map_err(|e| io_error(step, &self.endpoint, e))?;
+            if read == 0 {
+                return Err(TransportError::TlsFailure(format!(
+                    "{}: the server closed the connection during the TLS handshake",
+                    self.endpoint
+                )));
+            }
+            if let Err(e) = self.stream.conn.process_new_packets() {
+                // Tell the server why (a TLS alert), best effort.
+                let _ = self.flush_tls(step);
+                return Err(TransportError::TlsFailure(format!(
+                    "{}: {e}",
+                    self.endpoint
+                )));
+            }
+        }
+        self.flush_tls(step)
+    }
+
+    /// Writes every pending TLS record.
+    fn flush_tls(&mut self, step: &str) -> Result<(), TransportError> {
+        while self.stream.conn.wants_write() {
             self.stream
                 .conn
-                .complete_io(&mut self.stream.sock)
-                .map_err(|e| io_error("TLS handshake", &self.endpoint, e))?;
+                .write_tls(&mut self.stream.sock)
+                .map_err(|e| io_error(step, &self.endpoint, e))?;
         }
         Ok(())
     }
@@ -135,17 +168,29 @@ impl BrokeredConnection {
         &self.endpoint
     }
 
-    /// Whether the server has closed (or sent something unasked) while we were idle. Such a
-    /// connection cannot carry a request; nothing has been sent on it yet, so reopening is
-    /// safe even for a Register.
-    fn is_stale(&self) -> bool {
-        let sock = &self.stream.sock;
-        if sock.set_nonblocking(true).is_err() {
+    /// Whether the server has closed (or sent application data unasked) while we were
+    /// idle. Such a connection cannot carry a request; nothing has been sent on it yet, so
+    /// reopening is safe even for a Register. TLS records that are not application data —
+    /// TLS 1.3 session tickets and key updates — are consumed and do not count.
+    fn is_stale(&mut self) -> bool {
+        if self.stream.sock.set_nonblocking(true).is_err() {
             return true;
         }
-        let mut probe = [0u8; 1];
-        let stale = !matches!(sock.peek(&mut probe), Err(e) if e.kind() == ErrorKind::WouldBlock);
-        sock.set_nonblocking(false).is_err() || stale
+        let stale = loop {
+            match self.stream.conn.read_tls(&mut self.stream.sock) {
+                Ok(0) => break true,
+                Ok(_) => match self.stream.conn.process_new_packets() {
+                    Ok(state) if state.peer_has_closed() || state.plaintext_bytes_to_read() > 0 => {
+                        break true
+                    }
+                    Ok(_) => continue,
+                    Err(_) => break true,
+                },
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break false,
+                Err(_) => break true,
+            }
+        };
+        self.stream.sock.set_nonblocking(false).is_err() || stale
     }
 
     /// Reopens the same server if the idle connection went stale.
@@ -228,12 +273,12 @@ impl super::Channel for BrokeredConnection {
 
 impl Drop for BrokeredConnection {
     fn drop(&mut self) {
-        // A polite close_notify; the server may already be gone.
+        // A polite close_notify, written only: never wait for a server that may be gone.
         self.stream.conn.send_close_notify();
         let _ = self
             .stream
             .sock
             .set_write_timeout(Some(Duration::from_millis(100)));
-        let _ = self.stream.conn.complete_io(&mut self.stream.sock);
+        let _ = self.flush_tls("closing");
     }
 }
