@@ -11,7 +11,7 @@ pub mod log;
 pub mod sandbox;
 pub mod status;
 
-pub use config::Config;
+pub use config::{Config, Limits};
 pub use keyring::{AesDirection, CachedKey, KeyId, Keyring, KeyringError, SessionInfo};
 pub use log::{LogLevel, LogSink, MemoryLog, StderrLog};
-pub use sandbox::{Limits, Runtime};
+pub use sandbox::Runtime;

@@ -43,6 +43,11 @@ pub fn status_rows(keyring: Option<&Keyring>) -> Vec<(String, String)> {
                     c.object_group.clone().unwrap_or_else(|| "<NONE>".into()),
                 ),
                 ("Kmip_timeout_ms", c.timeout.as_millis().to_string()),
+                (
+                    "Sandbox_memory_mb",
+                    (c.limits.memory_bytes >> 20).to_string(),
+                ),
+                ("Sandbox_fuel_per_call", c.limits.fuel_per_call.to_string()),
                 ("Guest_module", k.guest_name().to_owned()),
                 ("Guest_sha256", k.guest_sha256().to_owned()),
                 (
@@ -61,6 +66,8 @@ pub fn status_rows(keyring: Option<&Keyring>) -> Vec<(String, String)> {
                 "Server_ca",
                 "Object_group",
                 "Kmip_timeout_ms",
+                "Sandbox_memory_mb",
+                "Sandbox_fuel_per_call",
                 "Guest_module",
                 "Guest_sha256",
                 "Kmip_protocol_version",

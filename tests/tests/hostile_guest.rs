@@ -27,14 +27,14 @@ const TEST_LIMITS: Limits = Limits {
 fn hostile() -> Arc<Runtime> {
     static RUNTIME: OnceLock<Arc<Runtime>> = OnceLock::new();
     RUNTIME
-        .get_or_init(|| {
-            Runtime::from_wasm(&hostile_wasm(), TEST_LIMITS).expect("hostile guest compiles")
-        })
+        .get_or_init(|| Runtime::from_wasm(&hostile_wasm()).expect("hostile guest compiles"))
         .clone()
 }
 
 fn config(server: &PyKmip, mode: &str) -> Result<Config> {
-    server.config(Some(&format!("hostile={mode};hostile-tests")))
+    let mut config = server.config(Some(&format!("hostile={mode};hostile-tests")))?;
+    config.limits = TEST_LIMITS;
+    Ok(config)
 }
 
 fn load(server: &PyKmip, mode: &str) -> (Result<Keyring, KeyringError>, Arc<MemoryLog>) {
@@ -185,7 +185,7 @@ fn a_guest_module_is_pinned_by_its_sha256_and_must_implement_the_world() {
         path: path.clone(),
         sha256: "00".repeat(32),
     };
-    let err = Runtime::from_module(&wrong, TEST_LIMITS)
+    let err = Runtime::from_module(&wrong)
         .expect_err("mismatch refused")
         .to_string();
     assert!(
@@ -193,7 +193,7 @@ fn a_guest_module_is_pinned_by_its_sha256_and_must_implement_the_world() {
         "{err}"
     );
     std::fs::write(&path, b"\0asm\x0d\0\x01\0").unwrap();
-    let err = Runtime::from_wasm(&std::fs::read(&path).unwrap(), TEST_LIMITS)
+    let err = Runtime::from_wasm(&std::fs::read(&path).unwrap())
         .expect_err("not a guest")
         .to_string();
     assert!(err.contains("cannot be used"), "{err}");

@@ -60,6 +60,7 @@ fn sandbox(peer: &ScriptedPeer) -> Sandbox {
         Arc::new(peer.clone()),
         MemoryLog::shared(),
         settings,
+        Default::default(),
     )
 }
 

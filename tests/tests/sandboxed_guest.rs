@@ -26,6 +26,7 @@ fn sandbox(peer: &ScriptedPeer, group: Option<&str>) -> (Sandbox, Arc<MemoryLog>
         Arc::new(peer.clone()),
         log.clone() as Arc<dyn LogSink>,
         settings,
+        Default::default(),
     );
     (sandbox, log)
 }

@@ -99,6 +99,21 @@ impl Fields {
         }
     }
 
+    /// An optional whole number within `min..=max`.
+    pub(super) fn bounded_u64(
+        &self,
+        field: &'static str,
+        min: u64,
+        max: u64,
+    ) -> Result<Option<u64>, ConfigError> {
+        match self.optional_u64(field)? {
+            Some(v) if v < min || v > max => {
+                Err(self.invalid(field, format!("must be from {min} to {max}, not {v}")))
+            }
+            other => Ok(other),
+        }
+    }
+
     /// `guest_module` with its mandatory `guest_sha256` pin.
     pub(super) fn guest_module(&self) -> Result<Option<super::GuestModule>, ConfigError> {
         let module = self

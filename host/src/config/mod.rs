@@ -55,6 +55,35 @@ pub struct Config {
     /// `guest_module` and `guest_sha256`: a guest component to run instead of the
     /// embedded one, pinned by its SHA-256.
     pub guest: Option<GuestModule>,
+    /// Limits on the guest instance.
+    pub limits: Limits,
+}
+
+/// Hard limits on one guest instance (`sandbox_memory_mb`, `sandbox_fuel_per_call`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest linear memory, in bytes.
+    pub memory_bytes: usize,
+    /// Largest table, in elements.
+    pub table_elements: usize,
+    /// Fuel (roughly, wasm instructions) one call into the guest may burn; about 2 s of
+    /// CPU at the default.
+    pub fuel_per_call: u64,
+}
+
+/// Default for `sandbox_memory_mb`.
+pub const DEFAULT_SANDBOX_MEMORY_MB: u64 = 64;
+/// Default for `sandbox_fuel_per_call`.
+pub const DEFAULT_SANDBOX_FUEL: u64 = 20_000_000_000;
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            memory_bytes: (DEFAULT_SANDBOX_MEMORY_MB << 20) as usize,
+            table_elements: 100_000,
+            fuel_per_call: DEFAULT_SANDBOX_FUEL,
+        }
+    }
 }
 
 /// A guest component chosen by configuration.
@@ -98,6 +127,16 @@ impl Config {
                 .filter(|g| !g.is_empty()),
             timeout: Duration::from_millis(timeout_ms),
             guest: fields.guest_module()?,
+            limits: Limits {
+                memory_bytes: (fields
+                    .bounded_u64("sandbox_memory_mb", 16, 4096)?
+                    .unwrap_or(DEFAULT_SANDBOX_MEMORY_MB)
+                    << 20) as usize,
+                table_elements: Limits::default().table_elements,
+                fuel_per_call: fields
+                    .bounded_u64("sandbox_fuel_per_call", 1_000_000, u64::MAX)?
+                    .unwrap_or(DEFAULT_SANDBOX_FUEL),
+            },
         })
     }
 

@@ -35,6 +35,9 @@ fn percona_keys_parse() {
     assert_eq!(c.server_ca, PathBuf::from("ca.pem"));
     assert_eq!(c.object_group.as_deref(), Some("grp"));
     assert_eq!(c.timeout, Duration::from_millis(1500));
+    assert_eq!(c.limits, Limits::default());
+    let c = parse(&with("sandbox_memory_mb", "128")).unwrap();
+    assert_eq!(c.limits.memory_bytes, 128 << 20);
 }
 
 #[test]

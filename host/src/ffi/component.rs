@@ -25,7 +25,7 @@ fn runtime(config: &Config) -> Result<Arc<Runtime>, String> {
         return Ok(hit.clone());
     }
     let runtime = match &config.guest {
-        Some(module) => Runtime::from_module(module, crate::Limits::default()),
+        Some(module) => Runtime::from_module(module),
         None => Runtime::embedded(),
     }
     .map_err(|e| e.to_string())?;

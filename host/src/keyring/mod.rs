@@ -81,7 +81,13 @@ impl Keyring {
             locate_page_size: LOCATE_PAGE_SIZE,
             fetch_batch_size: FETCH_BATCH_SIZE,
         };
-        let mut sandbox = Sandbox::new(runtime, Arc::new(broker), log.clone(), settings);
+        let mut sandbox = Sandbox::new(
+            runtime,
+            Arc::new(broker),
+            log.clone(),
+            settings,
+            config.limits,
+        );
         let entries = sandbox.load_all()?;
         if entries.len() > MAX_KEYS {
             return Err(KeyringError::GuestOutput(format!(

@@ -22,26 +22,7 @@ use wasmtime::{Engine, Store};
 /// The default guest, built from `guest/` for wasm32-wasip2 and embedded at build time.
 pub const EMBEDDED_GUEST: &[u8] = include_bytes!(env!("KMIP_KEYRING_GUEST_WASM"));
 
-/// Hard limits on one guest instance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// Largest linear memory, in bytes.
-    pub memory_bytes: usize,
-    /// Largest table, in elements.
-    pub table_elements: usize,
-    /// Fuel (roughly, wasm instructions) one call into the guest may burn.
-    pub fuel_per_call: u64,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            memory_bytes: 256 << 20,
-            table_elements: 100_000,
-            fuel_per_call: 20_000_000_000,
-        }
-    }
-}
+pub use crate::config::Limits;
 
 /// Why the sandbox could not run a guest call.
 #[derive(Debug, Error)]
@@ -109,7 +90,6 @@ fn describe_trap(error: &wasmtime::Error) -> String {
 pub struct Runtime {
     engine: Engine,
     pre: KeyringGuestPre<HostState>,
-    limits: Limits,
     guest_name: String,
     guest_sha256: String,
 }
@@ -124,14 +104,11 @@ fn sha256_hex(bytes: &[u8]) -> String {
 impl Runtime {
     /// Compiles the embedded guest.
     pub fn embedded() -> Result<Arc<Self>, SandboxError> {
-        Self::compile(EMBEDDED_GUEST, "embedded".into(), Limits::default())
+        Self::compile(EMBEDDED_GUEST, "embedded".into())
     }
 
     /// Compiles the guest named by `guest_module`, after checking it against `guest_sha256`.
-    pub fn from_module(
-        module: &crate::config::GuestModule,
-        limits: Limits,
-    ) -> Result<Arc<Self>, SandboxError> {
+    pub fn from_module(module: &crate::config::GuestModule) -> Result<Arc<Self>, SandboxError> {
         let path = module.path.display();
         let wasm = std::fs::read(&module.path)
             .map_err(|e| SandboxError::InvalidGuest(format!("guest_module ({path}): {e}")))?;
@@ -142,19 +119,19 @@ impl Runtime {
                 module.sha256
             )));
         }
-        Self::compile(&wasm, path.to_string(), limits)
+        Self::compile(&wasm, path.to_string())
     }
 
     /// Compiles a guest component from memory (tests, tools).
-    pub fn from_wasm(wasm: &[u8], limits: Limits) -> Result<Arc<Self>, SandboxError> {
-        Self::compile(wasm, "in-memory".into(), limits)
+    pub fn from_wasm(wasm: &[u8]) -> Result<Arc<Self>, SandboxError> {
+        Self::compile(wasm, "in-memory".into())
     }
 
     /// Compiles a guest component and links it against our imports only, plus the harmless
     /// `wasi:random/insecure-seed` that Rust's std needs for `HashMap`. Other imports outside
     /// our WIT world (WASI, left in by a toolchain) are defined as traps: a guest that calls
     /// one fails the call, it is never granted anything.
-    fn compile(wasm: &[u8], guest_name: String, limits: Limits) -> Result<Arc<Self>, SandboxError> {
+    fn compile(wasm: &[u8], guest_name: String) -> Result<Arc<Self>, SandboxError> {
         let invalid = |e: wasmtime::Error| SandboxError::InvalidGuest(format!("{e:#}"));
         let engine = engine::new_engine().map_err(invalid)?;
         let component = Component::new(&engine, wasm).map_err(invalid)?;
@@ -170,7 +147,6 @@ impl Runtime {
         Ok(Arc::new(Self {
             engine,
             pre,
-            limits,
             guest_name,
             guest_sha256: sha256_hex(wasm),
         }))
@@ -185,11 +161,6 @@ impl Runtime {
     pub fn guest_sha256(&self) -> &str {
         &self.guest_sha256
     }
-
-    /// The limits applied to each instance.
-    pub fn limits(&self) -> Limits {
-        self.limits
-    }
 }
 
 impl std::fmt::Debug for Runtime {
@@ -197,7 +168,6 @@ impl std::fmt::Debug for Runtime {
         f.debug_struct("Runtime")
             .field("guest", &self.guest_name)
             .field("sha256", &self.guest_sha256)
-            .field("limits", &self.limits)
             .finish()
     }
 }
@@ -209,6 +179,7 @@ pub struct Sandbox {
     dialer: Arc<dyn Dialer>,
     log: Arc<dyn LogSink>,
     settings: Settings,
+    limits: Limits,
     live: Option<(Store<HostState>, KeyringGuest)>,
 }
 
@@ -220,18 +191,20 @@ impl Sandbox {
         dialer: Arc<dyn Dialer>,
         log: Arc<dyn LogSink>,
         settings: Settings,
+        limits: Limits,
     ) -> Self {
         Self {
             runtime,
             dialer,
             log,
             settings,
+            limits,
             live: None,
         }
     }
 
     fn instantiate(&self) -> Result<(Store<HostState>, KeyringGuest), SandboxError> {
-        let limits = self.runtime.limits;
+        let limits = self.limits;
         let state = HostState {
             dialer: self.dialer.clone(),
             table: ResourceTable::new(),
@@ -267,7 +240,7 @@ impl Sandbox {
         }
         let (store, guest) = self.live.as_mut().expect("instantiated above");
         store
-            .set_fuel(self.runtime.limits.fuel_per_call)
+            .set_fuel(self.limits.fuel_per_call)
             .map_err(|e| SandboxError::Trapped(format!("{e:#}")))?;
         match f(guest, store) {
             Ok(result) => result.map_err(|e| SandboxError::Guest(GuestError(e))),
@@ -337,7 +310,7 @@ impl Sandbox {
                 protocol_version: None,
             };
         };
-        let _ = store.set_fuel(self.runtime.limits.fuel_per_call);
+        let _ = store.set_fuel(self.limits.fuel_per_call);
         match guest.mysql_keyring_kmip_keyring().call_status(store) {
             Ok(status) => status,
             Err(_) => {
