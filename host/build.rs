@@ -32,4 +32,19 @@ fn main() {
         );
     }
     println!("cargo:rustc-env=KMIP_KEYRING_GUEST_WASM={}", path.display());
+
+    // The same guest, compiled ahead of time by kmip-keyring-engine's `precompile` with the
+    // host's engine settings (scripts/build-guest.sh writes it next to the .wasm).
+    let artifact = path.with_extension("cwasm");
+    println!("cargo:rerun-if-changed={}", artifact.display());
+    if !artifact.is_file() {
+        panic!(
+            "the precompiled guest {} is missing: run scripts/build-guest.sh",
+            artifact.display()
+        );
+    }
+    println!(
+        "cargo:rustc-env=KMIP_KEYRING_GUEST_CWASM={}",
+        artifact.display()
+    );
 }

@@ -26,11 +26,23 @@ fn runtime(config: &Config) -> Result<Arc<Runtime>, String> {
     }
     let runtime = match &config.guest {
         Some(module) => Runtime::from_module(module),
-        None => Runtime::embedded(),
+        None => Runtime::embedded_precompiled(deserialize_embedded),
     }
     .map_err(|e| e.to_string())?;
     cache.push(runtime.clone());
     Ok(runtime)
+}
+
+/// Deserializes the precompiled guest embedded in this library.
+fn deserialize_embedded(
+    engine: &wasmtime::Engine,
+    artifact: &'static [u8],
+) -> wasmtime::Result<wasmtime::component::Component> {
+    // SAFETY: `artifact` can only be `EMBEDDED_GUEST_PRECOMPILED` (the `Deserializer` type
+    // takes `'static` bytes, and only this library's embedded artifact is passed): machine
+    // code our own build produced with the same engine settings (kmip-keyring-engine).
+    // wasmtime still checks its version and settings header and refuses a mismatch.
+    unsafe { wasmtime::component::Component::deserialize(engine, artifact) }
 }
 
 /// Builds a complete new keyring from the configuration found via the two directories and

@@ -2,7 +2,6 @@
 //! instance is rebuilt when a trap or a limit poisons it.
 
 pub mod bindings;
-mod engine;
 mod host_state;
 mod imports;
 
@@ -21,6 +20,14 @@ use wasmtime::{Engine, Store};
 
 /// The default guest, built from `guest/` for wasm32-wasip2 and embedded at build time.
 pub const EMBEDDED_GUEST: &[u8] = include_bytes!(env!("KMIP_KEYRING_GUEST_WASM"));
+
+/// The same guest compiled ahead of time with this library's engine settings. Only this
+/// artifact, part of the trusted build, is ever deserialized.
+pub static EMBEDDED_GUEST_PRECOMPILED: &[u8] = include_bytes!(env!("KMIP_KEYRING_GUEST_CWASM"));
+
+/// How the host turns the embedded artifact back into a component (the C ABI module
+/// supplies it: deserializing machine code is `unsafe`).
+pub type Deserializer = fn(&Engine, &'static [u8]) -> wasmtime::Result<Component>;
 
 pub use crate::config::Limits;
 
@@ -102,9 +109,25 @@ fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 impl Runtime {
-    /// Compiles the embedded guest.
+    /// Compiles the embedded guest (about a second; tests and tools use this).
     pub fn embedded() -> Result<Arc<Self>, SandboxError> {
         Self::compile(EMBEDDED_GUEST, "embedded".into())
+    }
+
+    /// The embedded guest from its precompiled artifact (about a millisecond). Should the
+    /// artifact not fit this engine, the embedded `.wasm` is compiled instead.
+    pub fn embedded_precompiled(deserialize: Deserializer) -> Result<Arc<Self>, SandboxError> {
+        let invalid = |e: wasmtime::Error| SandboxError::InvalidGuest(format!("{e:#}"));
+        let engine = kmip_keyring_engine::new_engine().map_err(invalid)?;
+        match deserialize(&engine, EMBEDDED_GUEST_PRECOMPILED) {
+            Ok(component) => Self::link(
+                engine,
+                &component,
+                "embedded".into(),
+                sha256_hex(EMBEDDED_GUEST),
+            ),
+            Err(_) => Self::embedded(),
+        }
     }
 
     /// Compiles the guest named by `guest_module`, after checking it against `guest_sha256`.
@@ -133,22 +156,32 @@ impl Runtime {
     /// one fails the call, it is never granted anything.
     fn compile(wasm: &[u8], guest_name: String) -> Result<Arc<Self>, SandboxError> {
         let invalid = |e: wasmtime::Error| SandboxError::InvalidGuest(format!("{e:#}"));
-        let engine = engine::new_engine().map_err(invalid)?;
+        let engine = kmip_keyring_engine::new_engine().map_err(invalid)?;
         let component = Component::new(&engine, wasm).map_err(invalid)?;
+        Self::link(engine, &component, guest_name, sha256_hex(wasm))
+    }
+
+    fn link(
+        engine: Engine,
+        component: &Component,
+        guest_name: String,
+        guest_sha256: String,
+    ) -> Result<Arc<Self>, SandboxError> {
+        let invalid = |e: wasmtime::Error| SandboxError::InvalidGuest(format!("{e:#}"));
         let mut linker = Linker::<HostState>::new(&engine);
         KeyringGuest::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)
             .map_err(invalid)?;
-        imports::insecure_seed::define(&mut linker, &component).map_err(invalid)?;
+        imports::insecure_seed::define(&mut linker, component).map_err(invalid)?;
         linker
-            .define_unknown_imports_as_traps(&component)
+            .define_unknown_imports_as_traps(component)
             .map_err(invalid)?;
-        let instance_pre = linker.instantiate_pre(&component).map_err(invalid)?;
+        let instance_pre = linker.instantiate_pre(component).map_err(invalid)?;
         let pre = KeyringGuestPre::new(instance_pre).map_err(invalid)?;
         Ok(Arc::new(Self {
             engine,
             pre,
             guest_name,
-            guest_sha256: sha256_hex(wasm),
+            guest_sha256,
         }))
     }
 

@@ -1,5 +1,6 @@
 //! The wasmtime engine settings. They follow rules measured by running wasmtime inside a
 //! real mysqld (see the toolchain reference): each one keeps the database server alive.
+//! The build-time precompiler uses the same function, so its artifacts load in the host.
 
 use wasmtime::{Config, Engine, OptLevel};
 
