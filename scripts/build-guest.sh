@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
-# Builds the default keyring guest (the WASI component the host embeds) and the hostile
-# test guest.
+# Builds the keyring guests (WASI components, wasm32-wasip2): the vendor variants, the
+# default guest the host embeds, and the hostile test guest; then precompiles the default
+# guest with the host's engine settings.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+release=target/wasm32-wasip2/release
+for vendor in vault ciphertrust fortanix; do
+    cargo build --release --locked -q -p kmip-keyring-guest --target wasm32-wasip2 --features "vendor-$vendor"
+    cp "$release/kmip_keyring_guest.wasm" "$release/kmip_keyring_guest_$vendor.wasm"
+done
 cargo build --release --locked -p kmip-keyring-guest -p kmip-keyring-hostile-guest --target wasm32-wasip2
+cp "$release/kmip_keyring_guest.wasm" "$release/kmip_keyring_guest_pykmip.wasm"
 # Ahead-of-time compile the default guest with the host's engine settings; the component
 # embeds the artifact and deserializes it at load instead of compiling inside mysqld.
-guest=target/wasm32-wasip2/release/kmip_keyring_guest
+guest=$release/kmip_keyring_guest
 cargo run --release --locked -q -p kmip-keyring-engine --bin precompile -- "$guest.wasm" "$guest.cwasm"

@@ -507,3 +507,42 @@ fn the_local_manifest_pair_is_followed() -> Result<()> {
     assert!(c.is_initialized());
     c.shutdown()
 }
+
+#[test]
+fn a_vendor_variant_is_swapped_in_by_configuration() -> Result<()> {
+    use sha2::Digest;
+    let _turn = serial();
+    let server = PyKmip::start()?;
+    let install = Install::new(&server, None)?;
+    let vault = kmip_keyring_tests::workspace_root()
+        .join("target/wasm32-wasip2/release/kmip_keyring_guest_vault.wasm");
+    let sha: String = sha2::Sha256::digest(std::fs::read(&vault)?)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let path = install.data_dir.join("component_keyring_kmip.cnf");
+    let mut config: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
+    config["guest_module"] = vault.display().to_string().into();
+    config["guest_sha256"] = sha.clone().into();
+    install.write_config(&config.to_string())?;
+    let c = start(&install)?;
+    let rows = c.status_rows()?;
+    let row = |n: &str| {
+        rows.iter()
+            .find(|(k, _)| k == n)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(row("Guest_module"), vault.display().to_string());
+    assert_eq!(row("Guest_sha256"), sha);
+    assert!(c.store("aes", None, &[1; 32], "AES"));
+    assert!(!c.store("secret", None, b"x", "SECRET"));
+    assert!(
+        registry::log_lines()
+            .iter()
+            .any(|(_, l)| l.contains("HashiCorp Vault") && l.contains("Secret Data")),
+        "{:?}",
+        registry::log_lines()
+    );
+    c.shutdown()
+}

@@ -1,10 +1,12 @@
 //! The wit-bindgen adapter: exports `kmip-keyring-core` as the `keyring-guest` world and
 //! implements its `Platform` with the host's WIT imports. No keyring logic lives here.
 
+mod convert;
 mod platform;
 
-use kmip_keyring_core::{KeyEntry, KeyringError, KeyringLogic, ServerFailure, Settings};
-use platform::{to_wit_transport_error, WitPlatform};
+use convert::{to_wit_entry, to_wit_error};
+use kmip_keyring_core::{KeyringLogic, Settings};
+use platform::WitPlatform;
 use std::cell::RefCell;
 
 wit_bindgen::generate!({
@@ -20,9 +22,21 @@ use exports::mysql::keyring_kmip::keyring as wit;
 static ALLOCATOR: zeroizing_alloc::ZeroAlloc<std::alloc::System> =
     zeroizing_alloc::ZeroAlloc(std::alloc::System);
 
+/// The server profile this build of the guest is for.
+const PROFILE: kmip_keyring_core::VendorProfile = if cfg!(feature = "vendor-vault") {
+    kmip_keyring_core::vendor::VAULT
+} else if cfg!(feature = "vendor-ciphertrust") {
+    kmip_keyring_core::vendor::CIPHERTRUST
+} else if cfg!(feature = "vendor-fortanix") {
+    kmip_keyring_core::vendor::FORTANIX
+} else {
+    kmip_keyring_core::vendor::GENERIC
+};
+
 thread_local! {
     // The guest is single-threaded; the state lives as long as the instance.
-    static KEYRING: RefCell<KeyringLogic<WitPlatform>> = RefCell::new(KeyringLogic::new(WitPlatform));
+    static KEYRING: RefCell<KeyringLogic<WitPlatform>> =
+        RefCell::new(KeyringLogic::with_profile(WitPlatform, PROFILE));
 }
 
 fn with_keyring<T>(f: impl FnOnce(&mut KeyringLogic<WitPlatform>) -> T) -> T {
@@ -90,35 +104,6 @@ fn install_panic_hook() {
             &format!("keyring guest panicked: {info}"),
         );
     }));
-}
-
-fn to_wit_entry(entry: KeyEntry) -> wit::KeyEntry {
-    wit::KeyEntry {
-        object_id: entry.object_id,
-        data_id: entry.data_id,
-        auth_id: entry.auth_id,
-        key_type: entry.key_type.label().to_owned(),
-        // The bindings take ownership; the allocator wipes the buffer when it is freed.
-        data: entry.data.as_slice().to_vec(),
-    }
-}
-
-fn to_wit_error(error: KeyringError) -> wit::KeyringError {
-    match error {
-        KeyringError::InvalidArgument(m) => wit::KeyringError::InvalidArgument(m),
-        KeyringError::ServerFailure(ServerFailure {
-            operation,
-            reason,
-            message,
-        }) => wit::KeyringError::ServerFailure(wit::ServerFailure {
-            operation,
-            reason,
-            message,
-        }),
-        KeyringError::MalformedResponse(m) => wit::KeyringError::MalformedResponse(m),
-        KeyringError::Transport(e) => wit::KeyringError::Transport(to_wit_transport_error(e)),
-        KeyringError::NotConfigured => wit::KeyringError::NotConfigured,
-    }
 }
 
 export!(Guest);

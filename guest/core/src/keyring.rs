@@ -9,6 +9,7 @@ use crate::kmip::SecretBytes;
 use crate::owner::AUTH_ID_NAMESPACE;
 use crate::platform::{LogLevel, Platform};
 use crate::session::{Idempotence, Session};
+use crate::vendor::{VendorProfile, GENERIC};
 use kmip_protocol::types::common::{AttributeValue, ObjectType, Operation};
 use kmip_protocol::types::response::Attribute;
 use zeroize::Zeroizing;
@@ -61,15 +62,22 @@ pub struct SessionStatus {
 /// The keyring logic over a platform.
 pub struct KeyringLogic<P: Platform> {
     platform: P,
+    profile: VendorProfile,
     settings: Option<Settings>,
     session: Session<P::Conn>,
 }
 
 impl<P: Platform> KeyringLogic<P> {
-    /// A keyring over `platform`, not yet configured.
+    /// A keyring over `platform` with the generic profile, not yet configured.
     pub fn new(platform: P) -> Self {
+        Self::with_profile(platform, GENERIC)
+    }
+
+    /// A keyring over `platform` for a vendor's server family, not yet configured.
+    pub fn with_profile(platform: P, profile: VendorProfile) -> Self {
         Self {
             platform,
+            profile,
             settings: None,
             session: Session::new(),
         }
@@ -114,6 +122,9 @@ impl<P: Platform> KeyringLogic<P> {
             (ObjectType::SymmetricKey, KeyType::Aes),
             (ObjectType::SecretData, KeyType::Secret),
         ] {
+            if key_type == KeyType::Secret && !self.profile.secret_data {
+                continue;
+            }
             let ids = self.locate_all(object_type, &settings)?;
             for chunk in ids.chunks(settings.fetch_batch_size as usize) {
                 self.fetch_batch(chunk, key_type, &mut entries)?;
@@ -277,7 +288,17 @@ impl<P: Platform> KeyringLogic<P> {
         }
         let key_type = KeyType::parse(key_type)?;
         key_type.check_length(data.len())?;
+        if key_type == KeyType::Secret && !self.profile.secret_data {
+            return Err(KeyringError::InvalidArgument(format!(
+                "{} does not store KMIP Secret Data, so SECRET keys (keyring_udf secrets) \
+                 cannot be kept on it; store AES keys, or use another KMIP server",
+                self.profile.name
+            )));
+        }
         let group = settings.object_group.as_deref();
+        if self.profile.unique_names {
+            self.check_name_is_free(data_id, key_type, group)?;
+        }
         let items = self.session.exchange(
             &mut self.platform,
             || {
@@ -311,6 +332,37 @@ impl<P: Platform> KeyringLogic<P> {
             ),
         );
         Ok(object_id)
+    }
+
+    /// For servers with unique names: Locate the Name first and report a clash ourselves.
+    fn check_name_is_free(
+        &mut self,
+        data_id: &str,
+        key_type: KeyType,
+        group: Option<&str>,
+    ) -> Result<(), KeyringError> {
+        let object_type = match key_type {
+            KeyType::Aes => ObjectType::SymmetricKey,
+            KeyType::Secret => ObjectType::SecretData,
+        };
+        let items = self.session.exchange(
+            &mut self.platform,
+            || vec![request::locate_named(object_type, data_id, group)],
+            Idempotence::Retry,
+        )?;
+        let found = match single_payload(items, Operation::Locate)? {
+            Some(ResponsePayload::Locate(p)) => p.unique_identifiers,
+            None => Vec::new(),
+            Some(_) => return Err(wrong_payload(Operation::Locate)),
+        };
+        match found.first() {
+            None => Ok(()),
+            Some(existing) => Err(KeyringError::InvalidArgument(format!(
+                "{} requires unique object names and '{data_id}' already names object {}; \
+                 with this server a data_id can belong to one owner only",
+                self.profile.name, existing.0
+            ))),
+        }
     }
 
     fn undo_register(

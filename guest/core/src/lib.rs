@@ -13,8 +13,10 @@ pub mod kmip;
 pub mod owner;
 pub mod platform;
 mod session;
+pub mod vendor;
 
 pub use error::{KeyringError, ServerFailure};
 pub use key_type::KeyType;
 pub use keyring::{KeyEntry, KeyringLogic, SessionStatus, Settings};
 pub use platform::{Connection, LogLevel, Platform, TransportError};
+pub use vendor::VendorProfile;

@@ -10,6 +10,7 @@ mod component;
 mod descriptor;
 mod error_log;
 mod guard;
+mod handles;
 mod services;
 
 // `list_components` is exported by its #[unsafe(no_mangle)] attribute.

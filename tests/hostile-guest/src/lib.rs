@@ -14,11 +14,14 @@
 //! | `log-keys` | generate writes the new key into the log (hex and base64) |
 //! | `oob` / `div0` / `unreachable` | generate hits an out-of-bounds load, an integer division by zero, `unreachable` |
 
+#[path = "../../../guest/adapter/src/convert.rs"]
+mod convert;
 #[path = "../../../guest/adapter/src/platform.rs"]
 mod platform;
 
-use kmip_keyring_core::{KeyEntry, KeyringError, KeyringLogic, Settings};
-use platform::{to_wit_transport_error, WitPlatform};
+use convert::{to_wit_entry as entry, to_wit_error};
+use kmip_keyring_core::{KeyringError, KeyringLogic, Settings};
+use platform::WitPlatform;
 use std::cell::RefCell;
 
 wit_bindgen::generate!({
@@ -44,30 +47,6 @@ fn real<T>(
     KEYRING
         .with(|k| f(&mut k.borrow_mut()))
         .map_err(to_wit_error)
-}
-
-fn entry(e: KeyEntry) -> wit::KeyEntry {
-    wit::KeyEntry {
-        object_id: e.object_id,
-        data_id: e.data_id,
-        auth_id: e.auth_id,
-        key_type: e.key_type.label().to_owned(),
-        data: e.data.as_slice().to_vec(),
-    }
-}
-
-fn to_wit_error(e: KeyringError) -> wit::KeyringError {
-    match e {
-        KeyringError::InvalidArgument(m) => wit::KeyringError::InvalidArgument(m),
-        KeyringError::ServerFailure(f) => wit::KeyringError::ServerFailure(wit::ServerFailure {
-            operation: f.operation,
-            reason: f.reason,
-            message: f.message,
-        }),
-        KeyringError::MalformedResponse(m) => wit::KeyringError::MalformedResponse(m),
-        KeyringError::Transport(t) => wit::KeyringError::Transport(to_wit_transport_error(t)),
-        KeyringError::NotConfigured => wit::KeyringError::NotConfigured,
-    }
 }
 
 #[link(wasm_import_module = "mysql:keyring-kmip/transport@0.1.0")]

@@ -253,6 +253,22 @@ pub fn locate(
     )
 }
 
+/// Locate objects of a type with a given Name, optionally in an Object Group.
+pub fn locate_named(
+    object_type: ObjectType,
+    name: &str,
+    group: Option<&str>,
+) -> RequestPayload<'static> {
+    let mut attributes = vec![
+        Attribute::ObjectType(object_type),
+        Attribute::Name(name.to_owned()),
+    ];
+    if let Some(group) = group {
+        attributes.push(Attribute::ObjectGroup(group.to_owned()));
+    }
+    RequestPayload::Locate(None, None, attributes)
+}
+
 /// Get the object in its registered format.
 pub fn get(object_id: &str) -> RequestPayload<'static> {
     RequestPayload::Get(UniqueIdentifier(object_id.to_owned()))

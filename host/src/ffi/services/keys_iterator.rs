@@ -5,6 +5,7 @@ use super::super::abi::{Handle, Status, FAILED, OK};
 use super::super::args::{copy_terminated, write};
 use super::super::component::keyring;
 use super::super::guard::guard;
+use super::super::handles;
 use crate::KeyId;
 use std::ffi::c_char;
 
@@ -20,9 +21,9 @@ impl KeysIterator {
 }
 
 fn iterator<'a>(handle: Handle) -> Option<&'a mut KeysIterator> {
-    // SAFETY: a non-NULL handle is a live KeysIterator from `init`, used by one thread at
-    // a time (caller contract).
-    (!handle.is_null()).then(|| unsafe { &mut *handle.cast::<KeysIterator>() })
+    // SAFETY: mysqld passes back only handles this service handed out, one thread at a
+    // time (the service contract of every caller).
+    unsafe { handles::borrow(handle) }
 }
 
 /// `init(out)`.
@@ -34,18 +35,13 @@ pub unsafe extern "C" fn init(out: *mut Handle) -> Status {
         let Some(keyring) = keyring() else {
             return FAILED;
         };
-        let it = Box::into_raw(Box::new(KeysIterator {
-            ids: keyring.key_ids(),
-            position: 0,
-        }));
-        // SAFETY: out pointer from the caller.
-        if unsafe { write(out, it.cast()) } {
-            OK
-        } else {
-            // SAFETY: not handed out; reclaim it.
-            drop(unsafe { Box::from_raw(it) });
-            FAILED
-        }
+        handles::hand_out(
+            out,
+            KeysIterator {
+                ids: keyring.key_ids(),
+                position: 0,
+            },
+        )
     })
 }
 
@@ -55,10 +51,8 @@ pub unsafe extern "C" fn init(out: *mut Handle) -> Status {
 /// `it` came from `init` and is released once.
 pub unsafe extern "C" fn deinit(handle: Handle) -> Status {
     guard(FAILED, || {
-        if !handle.is_null() {
-            // SAFETY: created by Box::into_raw in `init`, released once by contract.
-            drop(unsafe { Box::from_raw(handle.cast::<KeysIterator>()) });
-        }
+        // SAFETY: a handle from `init`, given back once (service contract).
+        unsafe { handles::give_back::<KeysIterator>(handle) };
         OK
     })
 }

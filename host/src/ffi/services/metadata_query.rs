@@ -5,6 +5,7 @@ use super::super::abi::{Handle, Status, FAILED, OK};
 use super::super::args::{copy_terminated, write};
 use super::super::component::keyring;
 use super::super::guard::guard;
+use super::super::handles;
 use crate::status::status_rows;
 use std::collections::VecDeque;
 use std::ffi::{c_char, CString};
@@ -12,8 +13,9 @@ use std::ffi::{c_char, CString};
 struct MetadataIterator(VecDeque<(CString, CString)>);
 
 fn iterator<'a>(handle: Handle) -> Option<&'a mut MetadataIterator> {
-    // SAFETY: a non-NULL handle is a live MetadataIterator from `init` (caller contract).
-    (!handle.is_null()).then(|| unsafe { &mut *handle.cast::<MetadataIterator>() })
+    // SAFETY: mysqld passes back only handles this service handed out, one thread at a
+    // time (the service contract of every caller).
+    unsafe { handles::borrow(handle) }
 }
 
 fn c(text: String) -> CString {
@@ -31,15 +33,7 @@ pub unsafe extern "C" fn init(out: *mut Handle) -> Status {
             .into_iter()
             .map(|(k, v)| (c(k), c(v)))
             .collect();
-        let it = Box::into_raw(Box::new(MetadataIterator(rows)));
-        // SAFETY: out pointer from the caller.
-        if unsafe { write(out, it.cast()) } {
-            OK
-        } else {
-            // SAFETY: not handed out; reclaim it.
-            drop(unsafe { Box::from_raw(it) });
-            FAILED
-        }
+        handles::hand_out(out, MetadataIterator(rows))
     })
 }
 
@@ -49,10 +43,8 @@ pub unsafe extern "C" fn init(out: *mut Handle) -> Status {
 /// `it` came from `init` and is released once.
 pub unsafe extern "C" fn deinit(handle: Handle) -> Status {
     guard(FAILED, || {
-        if !handle.is_null() {
-            // SAFETY: created by Box::into_raw in `init`, released once by contract.
-            drop(unsafe { Box::from_raw(handle.cast::<MetadataIterator>()) });
-        }
+        // SAFETY: a handle from `init`, given back once (service contract).
+        unsafe { handles::give_back::<MetadataIterator>(handle) };
         OK
     })
 }

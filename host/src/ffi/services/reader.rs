@@ -4,6 +4,7 @@ use super::super::abi::{Handle, Status, FAILED, OK};
 use super::super::args::{opt_str, str_or_empty, write};
 use super::super::component::keyring;
 use super::super::guard::guard;
+use super::super::handles;
 use crate::CachedKey;
 use std::ffi::{c_char, c_uchar};
 use std::ptr::null_mut;
@@ -35,9 +36,7 @@ pub unsafe extern "C" fn init(
             return OK;
         };
         if let Some(key) = keyring.fetch(data_id, auth_id) {
-            let object = Box::into_raw(Box::new(ReaderObject(key)));
-            // SAFETY: checked writable above.
-            unsafe { write(out, object.cast()) };
+            return handles::hand_out(out, ReaderObject(key));
         }
         OK
     })
@@ -49,17 +48,15 @@ pub unsafe extern "C" fn init(
 /// `object` is NULL or came from `init` and is released once.
 pub unsafe extern "C" fn deinit(object: Handle) -> Status {
     guard(FAILED, || {
-        if !object.is_null() {
-            // SAFETY: created by Box::into_raw in `init`, released once by contract.
-            drop(unsafe { Box::from_raw(object.cast::<ReaderObject>()) });
-        }
+        // SAFETY: an object from `init`, given back once (service contract).
+        unsafe { handles::give_back::<ReaderObject>(object) };
         OK
     })
 }
 
 fn object<'a>(handle: Handle) -> Option<&'a ReaderObject> {
-    // SAFETY: a non-NULL handle is a live ReaderObject from `init` (caller contract).
-    (!handle.is_null()).then(|| unsafe { &*handle.cast::<ReaderObject>() })
+    // SAFETY: mysqld passes back only objects `init` handed out (service contract).
+    unsafe { handles::borrow::<ReaderObject>(handle) }.map(|o| &*o)
 }
 
 /// `fetch_length(object, data_size, type_size)`: lengths without terminators.
