@@ -9,7 +9,7 @@ for vendor in vault ciphertrust fortanix; do
     cargo build --release --locked -q -p kmip-keyring-guest --target wasm32-wasip2 --features "vendor-$vendor"
     cp "$release/kmip_keyring_guest.wasm" "$release/kmip_keyring_guest_$vendor.wasm"
 done
-cargo build --release --locked -p kmip-keyring-guest -p kmip-keyring-hostile-guest --target wasm32-wasip2
+cargo build --release --locked -p kmip-keyring-guest -p kmip-keyring-hostile-guest -p kmip-keyring-wrong-world-guest --target wasm32-wasip2
 cp "$release/kmip_keyring_guest.wasm" "$release/kmip_keyring_guest_pykmip.wasm"
 # Ahead-of-time compile the default guest with the host's engine settings; the component
 # embeds the artifact and deserializes it at load instead of compiling inside mysqld.

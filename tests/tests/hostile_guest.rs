@@ -87,9 +87,12 @@ fn lies_and_misuse_are_refused() -> Result<()> {
         err.contains("no KMIP server is configured at index 4096"),
         "{err}"
     );
-    let (result, _) = load(&server, "stale-handle");
-    let message = trapped(result);
-    assert!(message.contains("load"), "{message}");
+    for mode in ["stale-handle", "use-after-close", "bad-utf8"] {
+        let (result, _) = load(&server, mode);
+        let message = trapped(result);
+        eprintln!("{mode}: {message}");
+        assert!(message.starts_with("load: "), "{mode}: {message}");
+    }
     Ok(())
 }
 
@@ -197,4 +200,16 @@ fn a_guest_module_is_pinned_by_its_sha256_and_must_implement_the_world() {
         .expect_err("not a guest")
         .to_string();
     assert!(err.contains("cannot be used"), "{err}");
+}
+
+#[test]
+fn a_guest_for_another_wit_version_is_refused_naming_what_is_missing() {
+    let path =
+        workspace_root().join("target/wasm32-wasip2/release/kmip_keyring_wrong_world_guest.wasm");
+    let wasm = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let err = Runtime::from_wasm(&wasm)
+        .expect_err("another contract version is refused")
+        .to_string();
+    eprintln!("{err}");
+    assert!(err.contains("mysql:keyring-kmip/keyring@0.1.0"), "{err}");
 }

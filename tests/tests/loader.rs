@@ -546,3 +546,42 @@ fn a_vendor_variant_is_swapped_in_by_configuration() -> Result<()> {
     );
     c.shutdown()
 }
+
+#[test]
+fn a_trapping_guest_fails_the_c_abi_call_and_keeps_the_cache() -> Result<()> {
+    use sha2::Digest;
+    let _turn = serial();
+    let server = PyKmip::start()?;
+    let install = Install::new(&server, None)?;
+    let hostile = kmip_keyring_tests::workspace_root()
+        .join("target/wasm32-wasip2/release/kmip_keyring_hostile_guest.wasm");
+    let sha: String = sha2::Sha256::digest(std::fs::read(&hostile)?)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let path = install.data_dir.join("component_keyring_kmip.cnf");
+    let mut config: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
+    config["guest_module"] = hostile.display().to_string().into();
+    config["guest_sha256"] = sha.into();
+    config["object_group"] = "hostile=div0;abi".into();
+    install.write_config(&config.to_string())?;
+    let c = start(&install)?;
+    assert!(c.store("kept", None, &[6; 16], "AES"));
+    assert!(
+        !c.generate("INNODBKey-t-1", None, "AES", 32),
+        "the trap fails the call"
+    );
+    assert_eq!(
+        c.read_secret("kept", None).unwrap().unwrap().0,
+        vec![6; 16],
+        "the cache is intact"
+    );
+    assert!(
+        c.store("after", None, &[7; 16], "AES"),
+        "the next call runs on a fresh instance"
+    );
+    assert!(registry::log_lines()
+        .iter()
+        .any(|(s, l)| *s == 1 && l.contains("divide by zero")));
+    c.shutdown()
+}

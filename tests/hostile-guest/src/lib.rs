@@ -10,6 +10,8 @@
 //! | `bad-data` | load-all returns keys of impossible sizes and types |
 //! | `bad-index` | load-all opens a server index that does not exist |
 //! | `stale-handle` | load-all sends on a connection handle it never opened |
+//! | `use-after-close` | load-all closes a connection, then sends on its handle |
+//! | `bad-utf8` | load-all returns a key name that is not UTF-8 |
 //! | `trap-store` | store/generate send half a request, then trap |
 //! | `log-keys` | generate writes the new key into the log (hex and base64) |
 //! | `oob` / `div0` / `unreachable` | generate hits an out-of-bounds load, an integer division by zero, `unreachable` |
@@ -173,6 +175,27 @@ impl wit::Guest for Hostile {
                 // resource table must refuse it.
                 unsafe { raw_send(12345, b"x".as_ptr(), 1, ret.as_mut_ptr()) };
                 Ok(Vec::new())
+            }
+            "use-after-close" => {
+                let conn = mysql::keyring_kmip::transport::open(0)
+                    .map_err(wit::KeyringError::Transport)?;
+                let handle = conn.handle() as i32;
+                drop(conn);
+                let mut ret = [0u8; 16];
+                // SAFETY: deliberately sends on a handle that was just closed.
+                unsafe { raw_send(handle, b"x".as_ptr(), 1, ret.as_mut_ptr()) };
+                Ok(Vec::new())
+            }
+            "bad-utf8" => {
+                // SAFETY: deliberately not UTF-8: the host's lifting of the result must refuse it.
+                let name = unsafe { String::from_utf8_unchecked(vec![b'k', 0xFF, 0xFE]) };
+                Ok(vec![wit::KeyEntry {
+                    object_id: "1".into(),
+                    data_id: name,
+                    auth_id: String::new(),
+                    key_type: "AES".into(),
+                    data: vec![1; 16],
+                }])
             }
             _ => real(|k| k.load_all()).map(|v| v.into_iter().map(entry).collect()),
         }
