@@ -86,6 +86,23 @@ impl Install {
         Ok(())
     }
 
+    /// Points the data dir's configuration at another guest component (pinned by its
+    /// SHA-256) and, if given, another Object Group; returns the hash.
+    pub fn use_guest(&self, wasm: &Path, object_group: Option<&str>) -> Result<String> {
+        let sha = crate::sha256_hex(
+            &std::fs::read(wasm).with_context(|| format!("reading {}", wasm.display()))?,
+        );
+        let path = self.data_dir.join("component_keyring_kmip.cnf");
+        let mut config: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
+        config["guest_module"] = wasm.display().to_string().into();
+        config["guest_sha256"] = sha.clone().into();
+        if let Some(group) = object_group {
+            config["object_group"] = group.into();
+        }
+        self.write_config(&config.to_string())?;
+        Ok(sha)
+    }
+
     /// The path of a file in the root.
     pub fn path(&self, name: &str) -> PathBuf {
         Path::new(self.root.path()).join(name)

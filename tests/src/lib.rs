@@ -30,3 +30,19 @@ pub fn runtime() -> Arc<Runtime> {
         .get_or_init(|| Runtime::embedded().expect("the embedded guest compiles"))
         .clone()
 }
+
+/// SHA-256 of `bytes`, lower-case hex (what `guest_sha256` expects).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The last `lines` lines of a text file, or nothing if it cannot be read.
+pub fn tail(path: &std::path::Path, lines: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}

@@ -315,9 +315,7 @@ impl MysqlInstance {
     }
 
     fn tail(&self, log: &str) -> String {
-        let text = std::fs::read_to_string(self.host_path(log)).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(20)..].join("\n")
+        crate::tail(&self.host_path(log), 20)
     }
 
     /// The instance directory on the host.

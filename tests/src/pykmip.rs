@@ -144,15 +144,11 @@ impl PyKmip {
 
     /// The last lines of the server's log and stderr, for failure messages.
     pub fn log_tail(&self) -> String {
-        let mut text = String::new();
-        for name in ["server.log", "server.stderr"] {
-            if let Ok(content) = std::fs::read_to_string(self.dir.path().join(name)) {
-                let lines: Vec<&str> = content.lines().collect();
-                text.push_str(&lines[lines.len().saturating_sub(15)..].join("\n"));
-                text.push('\n');
-            }
-        }
-        text
+        ["server.log", "server.stderr"]
+            .iter()
+            .map(|name| crate::tail(&self.dir.path().join(name), 15))
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     /// Writes a `component_keyring_kmip.cnf` for this server and returns it parsed.

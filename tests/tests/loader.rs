@@ -510,21 +510,12 @@ fn the_local_manifest_pair_is_followed() -> Result<()> {
 
 #[test]
 fn a_vendor_variant_is_swapped_in_by_configuration() -> Result<()> {
-    use sha2::Digest;
     let _turn = serial();
     let server = PyKmip::start()?;
     let install = Install::new(&server, None)?;
     let vault = kmip_keyring_tests::workspace_root()
         .join("target/wasm32-wasip2/release/kmip_keyring_guest_vault.wasm");
-    let sha: String = sha2::Sha256::digest(std::fs::read(&vault)?)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let path = install.data_dir.join("component_keyring_kmip.cnf");
-    let mut config: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
-    config["guest_module"] = vault.display().to_string().into();
-    config["guest_sha256"] = sha.clone().into();
-    install.write_config(&config.to_string())?;
+    let sha = install.use_guest(&vault, None)?;
     let c = start(&install)?;
     let rows = c.status_rows()?;
     let row = |n: &str| {
@@ -549,22 +540,12 @@ fn a_vendor_variant_is_swapped_in_by_configuration() -> Result<()> {
 
 #[test]
 fn a_trapping_guest_fails_the_c_abi_call_and_keeps_the_cache() -> Result<()> {
-    use sha2::Digest;
     let _turn = serial();
     let server = PyKmip::start()?;
     let install = Install::new(&server, None)?;
     let hostile = kmip_keyring_tests::workspace_root()
         .join("target/wasm32-wasip2/release/kmip_keyring_hostile_guest.wasm");
-    let sha: String = sha2::Sha256::digest(std::fs::read(&hostile)?)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let path = install.data_dir.join("component_keyring_kmip.cnf");
-    let mut config: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
-    config["guest_module"] = hostile.display().to_string().into();
-    config["guest_sha256"] = sha.into();
-    config["object_group"] = "hostile=div0;abi".into();
-    install.write_config(&config.to_string())?;
+    install.use_guest(&hostile, Some("hostile=div0;abi"))?;
     let c = start(&install)?;
     assert!(c.store("kept", None, &[6; 16], "AES"));
     assert!(

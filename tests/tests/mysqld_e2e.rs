@@ -339,7 +339,6 @@ fn mysql_migrate_keyring_moves_keys_from_keyring_file_and_back() -> Result<()> {
 
 #[test]
 fn wasm_traps_in_a_hostile_guest_never_take_mysqld_down() -> Result<()> {
-    use sha2::Digest;
     with_mysqld(|| {
         let server = PyKmip::start()?;
         let mut db = MysqlInstance::create(
@@ -355,10 +354,7 @@ fn wasm_traps_in_a_hostile_guest_never_take_mysqld_down() -> Result<()> {
             .join("target/wasm32-wasip2/release/kmip_keyring_hostile_guest.wasm");
         let wasm = std::fs::read(&wasm_path)?;
         std::fs::write(db.host_path("plugin/vendor_guest.wasm"), &wasm)?;
-        let sha: String = sha2::Sha256::digest(&wasm)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let sha = kmip_keyring_tests::sha256_hex(&wasm);
         let good: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(
             db.host_path("data/component_keyring_kmip.cnf"),
         )?)?;

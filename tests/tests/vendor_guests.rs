@@ -10,7 +10,6 @@ use kmip_keyring_tests::peer::ScriptedPeer;
 use kmip_keyring_tests::pykmip::PyKmip;
 use kmip_keyring_tests::ttlv::*;
 use kmip_keyring_tests::workspace_root;
-use sha2::Digest;
 use std::sync::Arc;
 
 fn variant(vendor: &str) -> GuestModule {
@@ -19,10 +18,7 @@ fn variant(vendor: &str) -> GuestModule {
     ));
     let bytes = std::fs::read(&path)
         .unwrap_or_else(|e| panic!("{}: {e}; run scripts/build-guest.sh", path.display()));
-    let sha256 = sha2::Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let sha256 = kmip_keyring_tests::sha256_hex(&bytes);
     GuestModule { path, sha256 }
 }
 

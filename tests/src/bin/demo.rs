@@ -1,85 +1,117 @@
 //! The demo: a PyKMIP server on 127.0.0.1 with certificates made for this run, and the
-//! keyring driven through the wasm sandbox as mysqld drives it: load, generate an InnoDB
-//! master key, store a secret with an owner, list, fetch, reload, remove.
+//! built component_keyring_kmip.so driven the way mysqld drives it — manifest, dlopen,
+//! service binding, `keyring_load` — through its C services: InnoDB master-key generation,
+//! a keyring_udf secret with an owner, the keys iterator, the reader, AES, the status rows.
 
-use anyhow::Result;
-use component_keyring_kmip::{Keyring, LogSink, MemoryLog};
+use anyhow::{ensure, Result};
+use kmip_keyring_tests::install::Install;
+use kmip_keyring_tests::loader::{registry, LoadedComponent};
 use kmip_keyring_tests::pykmip::PyKmip;
-use kmip_keyring_tests::runtime;
-use std::sync::Arc;
 use std::time::Instant;
 
 fn main() -> Result<()> {
     println!("starting PyKMIP on 127.0.0.1 with a fresh CA, server and client certificate ...");
     let server = PyKmip::start()?;
     println!("  PyKMIP listens on 127.0.0.1:{} (mutual TLS)", server.port);
-    let config = server.config(Some("demo-group"))?;
-    println!("  config: {}", config.source.display());
+    let install = Install::new(&server, Some("demo-group"))?;
+    println!("installed into {}:", install.root.path().display());
+    println!("  bin/mysqld.my                      {{\"components\": \"file://component_keyring_kmip\"}}");
+    println!("  plugin/component_keyring_kmip.so   the component built from this repository");
+    println!("  plugin/component_keyring_kmip.cnf  {{\"read_local_config\": true}}");
+    println!("  data/component_keyring_kmip.cnf    server, port, certificates, object group");
 
-    let log = MemoryLog::shared();
     let started = Instant::now();
-    let keyring = Keyring::load(config.clone(), runtime(), log.clone() as Arc<dyn LogSink>)?;
+    let (component, loaded) =
+        LoadedComponent::start(&install.mysqld, &install.plugin_dir, &install.data_dir)?;
+    ensure!(loaded, "keyring_load failed: {:?}", registry::log_lines());
     println!(
-        "loaded the keyring through the sandbox in {:?}: {} keys",
-        started.elapsed(),
-        keyring.len()
-    );
-    let session = keyring.session();
-    println!(
-        "  guest session: server {}, KMIP {}",
-        session.server.as_deref().unwrap_or("-"),
-        session.protocol_version.as_deref().unwrap_or("-")
+        "mysqld-style load: manifest read, library opened, 8 services bound, keyring_load in {:?}",
+        started.elapsed()
     );
 
     let master = "INNODBKey-00000000-0000-0000-0000-000000000001-1";
-    keyring.generate(master, "", "AES", 32)?;
-    println!(
-        "generated {master} (AES-256) as InnoDB does on ALTER INSTANCE ROTATE INNODB MASTER KEY"
+    ensure!(
+        component.generate(master, None, "AES", 32),
+        "generate failed"
     );
-    keyring.store(
-        "app_secret",
-        "app@localhost",
-        "SECRET",
-        b"\x00binary\x00secret\xff",
-    )?;
-    println!("stored app_secret (SECRET) owned by app@localhost, as keyring_key_store() does");
+    println!("keyring_generator: {master} (AES, 32 bytes), as ALTER INSTANCE ROTATE INNODB MASTER KEY does");
+    ensure!(
+        component.store(
+            "app_secret",
+            Some("app@localhost"),
+            b"\x00binary\x00secret\xff",
+            "SECRET"
+        ),
+        "store failed"
+    );
+    println!("keyring_writer:    app_secret (SECRET) owned by app@localhost, as keyring_key_store() does");
 
-    println!("keys in the cache:");
-    for id in keyring.key_ids() {
-        let key = keyring
-            .fetch(&id.data_id, &id.auth_id)
-            .expect("listed keys are cached");
+    println!("keyring_keys_metadata_iterator + keyring_reader_with_status:");
+    for (data_id, auth_id) in component.keys()? {
+        let owner = (!auth_id.is_empty()).then_some(auth_id.as_str());
+        let (data, ty) = component
+            .read_secret(&data_id, owner)
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .expect("listed key");
         println!(
-            "  {:<52} owner {:<15} {:<6} {:>2} bytes  KMIP object {}",
-            id.data_id,
-            if id.auth_id.is_empty() {
-                "-"
-            } else {
-                &id.auth_id
-            },
-            key.key_type,
-            key.data.len(),
-            key.object_id
+            "  {data_id:<50} owner {:<14} {ty:<6} {:>2} bytes",
+            owner.unwrap_or("-"),
+            data.len()
         );
     }
-
-    let reloaded = Keyring::load(config, runtime(), log.clone() as Arc<dyn LogSink>)?;
-    let same = keyring.key_ids().iter().all(|id| {
-        reloaded.fetch(&id.data_id, &id.auth_id).map(|k| k.data)
-            == keyring.fetch(&id.data_id, &id.auth_id).map(|k| k.data)
-    });
-    println!("a second keyring loaded from the server sees the same {} keys with the same bytes and owners: {same}", reloaded.len());
-
-    keyring.remove("app_secret", "app@localhost")?;
+    let iv = *b"demo-iv-16-bytes";
+    let size = component.aes_size(11, "cbc", 256).unwrap_or(0);
+    let sealed = component
+        .aes(
+            true,
+            master,
+            None,
+            "cbc",
+            256,
+            &iv,
+            true,
+            b"hello mysql",
+            size,
+        )
+        .expect("encrypt");
+    let opened = component
+        .aes(
+            false,
+            master,
+            None,
+            "cbc",
+            256,
+            &iv,
+            true,
+            &sealed,
+            sealed.len(),
+        )
+        .expect("decrypt");
     println!(
-        "removed app_secret (Revoke, then Destroy); {} keys left",
-        keyring.len()
+        "keyring_aes: cbc encrypt of 11 bytes -> {} bytes, decrypts back to {:?}",
+        sealed.len(),
+        String::from_utf8_lossy(&opened)
     );
 
-    println!("log lines from the host and the guest:");
-    for (level, line) in log.lines() {
-        println!("  {level:?}: {line}");
+    println!("performance_schema.keyring_component_status would show:");
+    for (key, value) in component.status_rows()? {
+        println!("  {key:<24} {value}");
     }
-    println!("stopping PyKMIP (pid-based) and removing its directory");
+    ensure!(
+        component.remove("app_secret", Some("app@localhost")),
+        "remove failed"
+    );
+    println!("keyring_writer.remove: app_secret revoked and destroyed on the server");
+
+    println!("error-log lines the component wrote:");
+    for (severity, line) in registry::log_lines() {
+        let level = ["System", "Error", "Warning", "Note"]
+            .get(severity as usize)
+            .copied()
+            .unwrap_or("?");
+        println!("  [{level}] {line}");
+    }
+    component.shutdown()?;
+    println!("deinit + dlclose done; stopping PyKMIP by PID and removing its directory");
     Ok(())
 }

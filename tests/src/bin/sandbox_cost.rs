@@ -59,14 +59,10 @@ fn measure(label: &str, server: &PyKmip, guest: Option<(&str, &str)>) -> Result<
 }
 
 fn main() -> Result<()> {
-    use sha2::Digest;
     let server = PyKmip::start()?;
     let wasm = workspace_root().join("target/wasm32-wasip2/release/kmip_keyring_guest.wasm");
     let bytes = std::fs::read(&wasm)?;
-    let sha: String = sha2::Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let sha = kmip_keyring_tests::sha256_hex(&bytes);
     println!("keyring_load through the component, empty keyring on PyKMIP over TLS on loopback:");
     measure("embedded precompiled guest", &server, None)?;
     measure(
