@@ -46,3 +46,32 @@ pub fn tail(path: &std::path::Path, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
 }
+
+/// Stops a process this harness started, with every process it started in turn: the
+/// child must lead its own process group (see [`own_process_group`]). SIGTERM to the group,
+/// SIGKILL once `grace` has passed, then SIGKILL to whatever is left of the group (PyKMIP's
+/// policy monitor is a separate process that outlives its parent otherwise).
+pub fn terminate(mut child: std::process::Child, grace: std::time::Duration) {
+    let group = format!("-{}", child.id());
+    let signal = |sig: &str| {
+        let _ = std::process::Command::new("kill")
+            .args([sig, "--", &group])
+            .status();
+    };
+    signal("-TERM");
+    let deadline = std::time::Instant::now() + grace;
+    while std::time::Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    signal("-KILL");
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Makes the command's process lead a new process group, so [`terminate`] reaches all of it.
+pub fn own_process_group(command: &mut std::process::Command) -> &mut std::process::Command {
+    std::os::unix::process::CommandExt::process_group(command, 0)
+}

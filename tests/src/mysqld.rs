@@ -172,7 +172,7 @@ impl MysqlInstance {
     /// Starts mysqld with `extra` options; waits until it answers SQL. Errors carry the
     /// error log's tail.
     pub fn start(&mut self, extra: &[&str]) -> Result<()> {
-        let child = Command::new("chroot")
+        let child = crate::own_process_group(&mut Command::new("chroot"))
             .arg(&self.root)
             .arg(self.chroot_path("bin/mysqld"))
             .args(self.mysqld_args())
@@ -273,19 +273,8 @@ impl MysqlInstance {
     }
 
     fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
-                .status();
-            let deadline = Instant::now() + STOP_TIMEOUT;
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = child.try_wait() {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
+        if let Some(child) = self.child.take() {
+            crate::terminate(child, STOP_TIMEOUT);
         }
     }
 

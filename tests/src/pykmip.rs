@@ -88,7 +88,7 @@ impl PyKmip {
     fn spawn(&mut self) -> Result<()> {
         let server = venv().join("bin").join("pykmip-server");
         let dir = self.dir.path();
-        let child = Command::new(&server)
+        let child = crate::own_process_group(&mut Command::new(&server))
             .arg("-f")
             .arg(dir.join("server.conf"))
             .arg("-l")
@@ -203,20 +203,9 @@ impl PyKmip {
 
     /// Stops the server by PID: SIGTERM, then SIGKILL after a grace period.
     pub fn stop(&mut self) {
-        let Some(mut child) = self.child.take() else {
-            return;
-        };
-        let pid = child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let deadline = Instant::now() + STOP_TIMEOUT;
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
+        if let Some(child) = self.child.take() {
+            crate::terminate(child, STOP_TIMEOUT);
         }
-        let _ = child.kill();
-        let _ = child.wait();
     }
 }
 
