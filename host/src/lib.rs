@@ -4,7 +4,7 @@
 
 pub mod aes_modes;
 pub mod broker;
-pub mod config;
+pub use kmip_keyring_config as config;
 mod ffi;
 pub mod keyring;
 pub mod log;

@@ -30,11 +30,11 @@ pub fn status_rows(keyring: Option<&Keyring>) -> Vec<(String, String)> {
     match keyring {
         Some(k) => {
             let c = k.config();
-            let server = &c.servers[0];
             let session = k.session();
+            let on_off = |b: bool| if b { "true" } else { "false" }.to_owned();
             rows.extend([
-                ("Server_addr", server.host.clone()),
-                ("Server_port", server.port.to_string()),
+                ("Server_addr", server_addr(c)),
+                ("Server_port", server_port(c)),
                 ("Client_ca", c.client_cert.display().to_string()),
                 ("Client_key", c.client_key.display().to_string()),
                 ("Server_ca", c.server_ca.display().to_string()),
@@ -43,6 +43,8 @@ pub fn status_rows(keyring: Option<&Keyring>) -> Vec<(String, String)> {
                     c.object_group.clone().unwrap_or_else(|| "<NONE>".into()),
                 ),
                 ("Kmip_timeout_ms", c.timeout.as_millis().to_string()),
+                ("Tls_peer_verification", on_off(c.verification.peer)),
+                ("Tls_hostname_verification", on_off(c.verification.hostname)),
                 (
                     "Sandbox_memory_mb",
                     (c.limits.memory_bytes >> 20).to_string(),
@@ -66,6 +68,8 @@ pub fn status_rows(keyring: Option<&Keyring>) -> Vec<(String, String)> {
                 "Server_ca",
                 "Object_group",
                 "Kmip_timeout_ms",
+                "Tls_peer_verification",
+                "Tls_hostname_verification",
                 "Sandbox_memory_mb",
                 "Sandbox_fuel_per_call",
                 "Guest_module",
@@ -77,4 +81,24 @@ pub fn status_rows(keyring: Option<&Keyring>) -> Vec<(String, String)> {
         ),
     }
     rows.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+}
+
+/// Percona's `Server_addr`: the host, or every host of a list in order.
+fn server_addr(config: &crate::Config) -> String {
+    config
+        .servers
+        .iter()
+        .map(|s| s.host.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Percona's `Server_port`: the port, or each server's port in order when they differ.
+fn server_port(config: &crate::Config) -> String {
+    let ports: Vec<String> = config.servers.iter().map(|s| s.port.to_string()).collect();
+    if ports.iter().all(|p| *p == ports[0]) {
+        ports[0].clone()
+    } else {
+        ports.join(", ")
+    }
 }

@@ -2,6 +2,7 @@
 //! server on loopback, a scripted KMIP peer for sandboxed unit tests, and a small TTLV
 //! codec written independently of the guest for building and checking messages.
 
+pub mod fault_proxy;
 pub mod hostile_server;
 pub mod install;
 pub mod loader;
@@ -49,16 +50,19 @@ pub fn tail(path: &std::path::Path, lines: usize) -> String {
 
 /// Stops a process this harness started, with every process it started in turn: the
 /// child must lead its own process group (see [`own_process_group`]). SIGTERM to the group,
-/// SIGKILL once `grace` has passed, then SIGKILL to whatever is left of the group (PyKMIP's
+/// SIGKILL once `grace` has passed (at once, without SIGTERM, for a zero grace: a crash), then SIGKILL to whatever is left of the group (PyKMIP's
 /// policy monitor is a separate process that outlives its parent otherwise).
 pub fn terminate(mut child: std::process::Child, grace: std::time::Duration) {
     let group = format!("-{}", child.id());
     let signal = |sig: &str| {
         let _ = std::process::Command::new("kill")
             .args([sig, "--", &group])
+            .stderr(std::process::Stdio::null())
             .status();
     };
-    signal("-TERM");
+    if !grace.is_zero() {
+        signal("-TERM");
+    }
     let deadline = std::time::Instant::now() + grace;
     while std::time::Instant::now() < deadline {
         if let Ok(Some(_)) = child.try_wait() {

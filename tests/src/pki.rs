@@ -46,21 +46,39 @@ fn ca(name: &str) -> Result<CertifiedIssuer<'static, KeyPair>> {
 }
 
 fn write(dir: &Path, name: &str, pem: &str) -> Result<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
     let path = dir.join(name);
     std::fs::write(&path, pem).with_context(|| format!("writing {}", path.display()))?;
+    if name.contains("key") {
+        // As an operator should keep them: private keys readable by their owner only.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    }
     Ok(path)
 }
 
 impl Pki {
     /// Generates every file into `dir`.
     pub fn generate(dir: &Path) -> Result<Self> {
+        Self::generate_for_server(dir, &["localhost"], true)
+    }
+
+    /// As [`Self::generate`], with a server certificate that names only `dns_names` and,
+    /// if `loopback_ip`, 127.0.0.1 (hostname-verification tests leave the address out).
+    pub fn generate_for_server(dir: &Path, dns_names: &[&str], loopback_ip: bool) -> Result<Self> {
         let issuer = ca("component_keyring_kmip test CA")?;
 
         let server_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
-        let mut server = CertificateParams::new(vec!["localhost".to_owned()])?;
-        server
-            .subject_alt_names
-            .push(SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)));
+        let mut server = CertificateParams::new(
+            dns_names
+                .iter()
+                .map(|n| (*n).to_owned())
+                .collect::<Vec<_>>(),
+        )?;
+        if loopback_ip {
+            server
+                .subject_alt_names
+                .push(SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)));
+        }
         server
             .distinguished_name
             .push(DnType::CommonName, "127.0.0.1");

@@ -150,6 +150,16 @@ fn every_service_answers_with_mysqls_semantics() -> Result<()> {
             .map(|(_, v)| v.clone())
             .unwrap_or_default()
     };
+    assert_eq!(
+        names[12..15],
+        [
+            "Kmip_timeout_ms",
+            "Tls_peer_verification",
+            "Tls_hostname_verification"
+        ]
+    );
+    assert_eq!(row("Tls_peer_verification"), "true");
+    assert_eq!(row("Tls_hostname_verification"), "true");
     assert_eq!(row("Component_status"), "Active");
     assert_eq!(row("Server_port"), server.port.to_string());
     assert_eq!(row("Object_group"), "loader-group");

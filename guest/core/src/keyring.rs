@@ -10,7 +10,7 @@ use crate::owner::AUTH_ID_NAMESPACE;
 use crate::platform::{LogLevel, Platform};
 use crate::session::{Idempotence, Session};
 use crate::vendor::{VendorProfile, GENERIC};
-use kmip_protocol::types::common::{AttributeValue, ObjectType, Operation};
+use kmip_protocol::types::common::{AttributeValue, ObjectType, Operation, State};
 use kmip_protocol::types::response::Attribute;
 use zeroize::Zeroizing;
 
@@ -252,6 +252,18 @@ impl<P: Platform> KeyringLogic<P> {
             );
             return Ok(None);
         };
+        if names.state == Some(State::PreActive) {
+            // A Register whose Activate never happened: the store was never reported
+            // successful to mysqld, so nothing can have been encrypted with it.
+            self.platform.log(
+                LogLevel::Warning,
+                &format!(
+                    "skipping KMIP object {id} ('{data_id}'): it is PreActive, left by a store \
+                     that did not complete; it was never reported stored and can be destroyed"
+                ),
+            );
+            return Ok(None);
+        }
         let material = object.object.key_block().key_value.key_material.clone();
         if material.as_slice().is_empty() {
             self.platform.log(
@@ -271,8 +283,8 @@ impl<P: Platform> KeyringLogic<P> {
 
     /// Registers a key, then activates it (two requests: servers such as PyKMIP do not
     /// accept an Activate that relies on the ID Placeholder). If Register succeeds but
-    /// Activate does not, the new object is destroyed again so that no half-stored key is
-    /// left behind.
+    /// Activate does not, see [`Self::finish_activation`]: the store succeeds only if the
+    /// object really is Active, and otherwise the object is destroyed again.
     pub fn store(
         &mut self,
         data_id: &str,
@@ -313,17 +325,7 @@ impl<P: Platform> KeyringLogic<P> {
             Some(ResponsePayload::Register(p)) => p.unique_identifier.0,
             _ => return Err(wrong_payload(Operation::Register)),
         };
-        let activated = self
-            .session
-            .exchange(
-                &mut self.platform,
-                || vec![request::activate(&object_id)],
-                Idempotence::Once,
-            )
-            .and_then(|items| single_payload(items, Operation::Activate).map(|_| ()));
-        if let Err(activate_error) = activated {
-            return Err(self.undo_register(&object_id, data_id, activate_error));
-        }
+        self.finish_activation(&object_id, data_id)?;
         self.platform.log(
             LogLevel::Info,
             &format!(
@@ -363,6 +365,71 @@ impl<P: Platform> KeyringLogic<P> {
                 self.profile.name, existing.0
             ))),
         }
+    }
+
+    fn activate(&mut self, object_id: &str) -> Result<(), KeyringError> {
+        self.session
+            .exchange(
+                &mut self.platform,
+                || vec![request::activate(object_id)],
+                Idempotence::Once,
+            )
+            .and_then(|items| single_payload(items, Operation::Activate).map(|_| ()))
+    }
+
+    /// Activates the object just registered. When the answer is lost (the connection
+    /// broke, the deadline passed) the Activate may or may not have happened, so the
+    /// object's State is read back on a fresh connection: Active means stored; PreActive
+    /// gets one more Activate. Whatever cannot be completed is destroyed, so a failure
+    /// reported to mysqld means the key is really not stored.
+    fn finish_activation(&mut self, object_id: &str, data_id: &str) -> Result<(), KeyringError> {
+        let first = match self.activate(object_id) {
+            Ok(()) => return Ok(()),
+            Err(e) => e,
+        };
+        if matches!(first, KeyringError::Transport(_)) {
+            match self.state_of(object_id) {
+                Ok(Some(State::Active)) => {
+                    self.platform.log(
+                        LogLevel::Info,
+                        &format!(
+                            "the answer to activating '{data_id}' was lost ({first}); \
+                             object {object_id} is Active, so the key is stored"
+                        ),
+                    );
+                    return Ok(());
+                }
+                Ok(Some(State::PreActive)) => {
+                    if self.activate(object_id).is_ok() {
+                        self.platform.log(
+                            LogLevel::Info,
+                            &format!(
+                                "activating '{data_id}' succeeded on the second attempt \
+                                 after: {first}"
+                            ),
+                        );
+                        return Ok(());
+                    }
+                }
+                _ => {}
+            }
+        }
+        Err(self.undo_register(object_id, data_id, first))
+    }
+
+    /// The object's State, read with Get Attributes (a read: retried on a fresh
+    /// connection, which may be another server).
+    fn state_of(&mut self, object_id: &str) -> Result<Option<State>, KeyringError> {
+        let items = self.session.exchange(
+            &mut self.platform,
+            || vec![request::get_state(object_id)],
+            Idempotence::Retry,
+        )?;
+        let attributes = match single_payload(items, Operation::GetAttributes)? {
+            Some(ResponsePayload::GetAttributes(p)) => p.attributes.unwrap_or_default(),
+            _ => return Err(wrong_payload(Operation::GetAttributes)),
+        };
+        Ok(LoadedNames::from_attributes(&attributes).state)
     }
 
     fn undo_register(
@@ -461,15 +528,31 @@ impl<P: Platform> KeyringLogic<P> {
             .and_then(|mut items| single_checked(items.remove(0), Operation::Destroy));
         match destroyed {
             Err(e) if is_not_found(&e) => Ok(()),
+            // The answer was lost: whether the object is gone decides what the caller's
+            // cache must say.
+            Err(e @ KeyringError::Transport(_)) => match self.state_of(object_id) {
+                Err(gone) if is_not_found(&gone) => {
+                    self.platform.log(
+                        LogLevel::Info,
+                        &format!(
+                            "the answer to destroying KMIP object {object_id} was lost ({e}); \
+                             the object is gone, so it counts as removed"
+                        ),
+                    );
+                    Ok(())
+                }
+                _ => Err(e),
+            },
             other => other,
         }
     }
 }
 
-/// The Name and the owner found among an object's attributes.
+/// The Name, the owner and the State found among an object's attributes.
 struct LoadedNames {
     data_id: Option<String>,
     auth_id: Option<String>,
+    state: Option<State>,
 }
 
 impl LoadedNames {
@@ -477,6 +560,7 @@ impl LoadedNames {
         let mut names = Self {
             data_id: None,
             auth_id: None,
+            state: None,
         };
         for attribute in attributes {
             match &attribute.value {
@@ -488,6 +572,7 @@ impl LoadedNames {
                 {
                     names.auth_id = Some(data.0.clone());
                 }
+                AttributeValue::State(state) => names.state = Some(*state),
                 _ => {}
             }
         }

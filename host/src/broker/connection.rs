@@ -1,6 +1,7 @@
 //! One TLS connection to a KMIP server, with deadlines on every step and TTLV framing at
 //! the outermost level only (the host never parses what the message carries).
 
+use super::health::Health;
 use crate::config::ServerEndpoint;
 use crate::sandbox::bindings::transport::TransportError;
 use rustls::pki_types::ServerName;
@@ -17,15 +18,30 @@ const RESPONSE_MESSAGE_TAG: [u8; 3] = [0x42, 0x00, 0x7B];
 /// TTLV type Structure.
 const STRUCTURE: u8 = 0x01;
 
+/// What every connection of one broker shares.
+pub(super) struct Shared {
+    /// The rustls client configuration.
+    pub(super) tls: Arc<rustls::ClientConfig>,
+    /// `kmip_timeout_ms`: one deadline for connect plus handshake, one for each request
+    /// and its response.
+    pub(super) timeout: Duration,
+    /// Cap on one message, in bytes.
+    pub(super) max_message_bytes: u32,
+    /// Server health and the current call's budget.
+    pub(super) health: Arc<Health>,
+    /// The `server_ca` file, named when a server's certificate is rejected.
+    pub(super) server_ca: String,
+}
+
 /// A mutually authenticated TLS connection to one configured server.
 pub struct BrokeredConnection {
     server_index: u32,
     server: ServerEndpoint,
     endpoint: String,
-    tls: Arc<rustls::ClientConfig>,
+    shared: Arc<Shared>,
     stream: StreamOwned<ClientConnection, TcpStream>,
-    timeout: Duration,
-    max_message_bytes: u32,
+    /// The deadline of the request in flight: set by `send`, also bounding `receive`.
+    request_deadline: Option<Instant>,
 }
 
 fn io_error(step: &str, endpoint: &str, e: std::io::Error) -> TransportError {
@@ -55,15 +71,26 @@ fn remaining(deadline: Instant) -> Option<Duration> {
 }
 
 impl BrokeredConnection {
+    /// Connects and completes the TLS handshake within one deadline; a failure is
+    /// recorded in the server's health (and starts its backoff).
     pub(super) fn open(
         server_index: u32,
         endpoint: &ServerEndpoint,
-        tls: Arc<rustls::ClientConfig>,
-        timeout: Duration,
-        max_message_bytes: u32,
+        shared: Arc<Shared>,
+    ) -> Result<Self, TransportError> {
+        let health = shared.health.clone();
+        Self::dial(server_index, endpoint, shared).inspect_err(|e| {
+            health.open_failed(server_index as usize, e);
+        })
+    }
+
+    fn dial(
+        server_index: u32,
+        endpoint: &ServerEndpoint,
+        shared: Arc<Shared>,
     ) -> Result<Self, TransportError> {
         let name = endpoint.to_string();
-        let deadline = Instant::now() + timeout;
+        let deadline = shared.health.clamp(Instant::now() + shared.timeout);
         let addrs: Vec<SocketAddr> = (endpoint.host.as_str(), endpoint.port)
             .to_socket_addrs()
             .map_err(|e| TransportError::Refused(format!("{name}: cannot resolve: {e}")))?
@@ -87,16 +114,15 @@ impl BrokeredConnection {
         let _ = socket.set_nodelay(true);
         let server_name = ServerName::try_from(endpoint.host.clone())
             .map_err(|e| TransportError::TlsFailure(format!("{name}: invalid server name: {e}")))?;
-        let conn = ClientConnection::new(tls.clone(), server_name)
+        let conn = ClientConnection::new(shared.tls.clone(), server_name)
             .map_err(|e| TransportError::TlsFailure(format!("{name}: {e}")))?;
         let mut this = Self {
             server_index,
             server: endpoint.clone(),
             endpoint: name,
-            tls,
+            shared,
             stream: StreamOwned::new(conn, socket),
-            timeout,
-            max_message_bytes,
+            request_deadline: None,
         };
         this.handshake(deadline)?;
         Ok(this)
@@ -127,8 +153,19 @@ impl BrokeredConnection {
             if let Err(e) = self.stream.conn.process_new_packets() {
                 // Tell the server why (a TLS alert), best effort.
                 let _ = self.flush_tls(step);
+                let hint = match e {
+                    rustls::Error::InvalidCertificate(_) => format!(
+                        " (the server's certificate was checked against server_ca {})",
+                        self.shared.server_ca
+                    ),
+                    rustls::Error::AlertReceived(_) => {
+                        " (the server refused us: is client_ca's certificate trusted by it?)"
+                            .to_owned()
+                    }
+                    _ => String::new(),
+                };
                 return Err(TransportError::TlsFailure(format!(
-                    "{}: {e}",
+                    "{}: {e}{hint}",
                     self.endpoint
                 )));
             }
@@ -197,24 +234,28 @@ impl BrokeredConnection {
     fn refresh_if_stale(&mut self) -> Result<(), TransportError> {
         if self.is_stale() {
             let server = self.server.clone();
-            *self = Self::open(
-                self.server_index,
-                &server,
-                self.tls.clone(),
-                self.timeout,
-                self.max_message_bytes,
-            )?;
+            *self = Self::open(self.server_index, &server, self.shared.clone())?;
         }
         Ok(())
     }
 
-    /// Sends one request message within the timeout.
+    /// Sends one request message; the deadline it starts also bounds the response.
     pub fn send(&mut self, message: &[u8]) -> Result<(), TransportError> {
-        if message.len() > self.max_message_bytes as usize {
-            return Err(TransportError::MessageTooLarge(self.max_message_bytes));
+        let result = self.try_send(message);
+        self.note(result)
+    }
+
+    fn try_send(&mut self, message: &[u8]) -> Result<(), TransportError> {
+        let cap = self.shared.max_message_bytes;
+        if message.len() > cap as usize {
+            return Err(TransportError::MessageTooLarge(cap));
         }
         self.refresh_if_stale()?;
-        let deadline = Instant::now() + self.timeout;
+        let deadline = self
+            .shared
+            .health
+            .clamp(Instant::now() + self.shared.timeout);
+        self.request_deadline = Some(deadline);
         self.arm(deadline, "sending")?;
         self.stream
             .write_all(message)
@@ -222,9 +263,33 @@ impl BrokeredConnection {
             .map_err(|e| io_error("sending", &self.endpoint, e))
     }
 
-    /// Receives one response message within the timeout.
+    /// Receives one response message before the deadline `send` started.
     pub fn receive(&mut self) -> Result<Vec<u8>, TransportError> {
-        let deadline = Instant::now() + self.timeout;
+        let result = self.try_receive();
+        if result.is_ok() {
+            self.shared.health.answered(self.server_index as usize);
+        }
+        self.note(result)
+    }
+
+    /// Records a failure in the server's health; passes the result on.
+    fn note<T>(&self, result: Result<T, TransportError>) -> Result<T, TransportError> {
+        if let Err(e) = &result {
+            self.shared
+                .health
+                .connection_failed(self.server_index as usize, e);
+        }
+        result
+    }
+
+    fn try_receive(&mut self) -> Result<Vec<u8>, TransportError> {
+        let deadline = match self.request_deadline.take() {
+            Some(d) => d,
+            None => self
+                .shared
+                .health
+                .clamp(Instant::now() + self.shared.timeout),
+        };
         let mut header = [0u8; TTLV_HEADER];
         self.read_exact(&mut header, deadline)?;
         if header[..3] != RESPONSE_MESSAGE_TAG || header[3] != STRUCTURE {
@@ -234,8 +299,9 @@ impl BrokeredConnection {
             )));
         }
         let length = u32::from_be_bytes([header[4], header[5], header[6], header[7]]);
-        if length > self.max_message_bytes - TTLV_HEADER as u32 {
-            return Err(TransportError::MessageTooLarge(self.max_message_bytes));
+        let cap = self.shared.max_message_bytes;
+        if length > cap - TTLV_HEADER as u32 {
+            return Err(TransportError::MessageTooLarge(cap));
         }
         let mut message = vec![0u8; TTLV_HEADER + length as usize];
         message[..TTLV_HEADER].copy_from_slice(&header);

@@ -3,11 +3,16 @@
 
 mod connection;
 mod dialer;
+mod health;
 mod tls;
+mod verifier;
 
 pub use connection::BrokeredConnection;
 pub use dialer::{Channel, Dialer, GuestConnection};
-pub use tls::{client_config, TlsSetupError};
+pub use health::{CallKind, Health};
+pub use tls::{client_config, key_file_warning, TlsSetupError};
+
+use connection::Shared;
 
 use crate::config::{Config, ServerEndpoint};
 use crate::sandbox::bindings::transport::TransportError;
@@ -17,25 +22,39 @@ use std::time::Duration;
 /// Default cap on one KMIP message, in bytes.
 pub const DEFAULT_MAX_MESSAGE_BYTES: u32 = 16 * 1024 * 1024;
 
-/// Opens mutually authenticated TLS connections to the configured servers.
+/// Opens mutually authenticated TLS connections to the configured servers, skipping a
+/// server in backoff while another is available.
 #[derive(Clone)]
 pub struct Broker {
     servers: Arc<[ServerEndpoint]>,
-    tls: Arc<rustls::ClientConfig>,
-    timeout: Duration,
-    max_message_bytes: u32,
+    shared: Arc<Shared>,
 }
 
 impl Broker {
     /// A broker for the configured servers; reads and checks the PEM files now, so that a
     /// bad certificate is reported at load time with the file and field it came from.
     pub fn from_config(config: &Config) -> Result<Self, TlsSetupError> {
+        let health = Health::new(config.servers.iter().map(ToString::to_string).collect());
         Ok(Self {
             servers: config.servers.clone().into(),
-            tls: client_config(config)?,
-            timeout: config.timeout,
-            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            shared: Arc::new(Shared {
+                tls: client_config(config)?,
+                timeout: config.timeout,
+                max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+                health: Arc::new(health),
+                server_ca: config.server_ca.display().to_string(),
+            }),
         })
+    }
+
+    /// The servers' health and the current call's budget.
+    pub fn health(&self) -> &Health {
+        &self.shared.health
+    }
+
+    /// The deadline of one step (`kmip_timeout_ms`).
+    pub fn timeout(&self) -> Duration {
+        self.shared.timeout
     }
 
     /// The configured servers, in order.
@@ -43,20 +62,18 @@ impl Broker {
         &self.servers
     }
 
-    /// Opens a connection to server `index`: TCP connect and the TLS handshake, each
-    /// bounded by the configured timeout. The index is checked before anything is dialled.
+    /// Opens a connection to server `index`: TCP connect and the TLS handshake within one
+    /// deadline. The index is checked before anything is dialled, and a server in backoff
+    /// is refused at once while another server is available.
     pub fn open(&self, index: u32) -> Result<BrokeredConnection, TransportError> {
         let endpoint = self
             .servers
             .get(index as usize)
             .ok_or(TransportError::NoSuchServer(index))?;
-        BrokeredConnection::open(
-            index,
-            endpoint,
-            self.tls.clone(),
-            self.timeout,
-            self.max_message_bytes,
-        )
+        if let Some(reason) = self.shared.health.skip_reason(index as usize) {
+            return Err(TransportError::Refused(reason));
+        }
+        BrokeredConnection::open(index, endpoint, self.shared.clone())
     }
 }
 

@@ -1,6 +1,7 @@
-//! The rustls client configuration: client certificate and key, server CA, peer
-//! verification on, TLS 1.2 and 1.3.
+//! The rustls client configuration: client certificate and key, server CA, TLS 1.2 and
+//! 1.3 only, peer and hostname verification on unless the configuration turns them off.
 
+use super::verifier::RelaxedVerifier;
 use crate::config::Config;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -48,6 +49,21 @@ fn certificates(
     Ok(certs)
 }
 
+/// A warning when the client private key file can be read by users other than its owner
+/// (the key authenticates this server to the key manager).
+pub fn key_file_warning(key_file: &Path) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(key_file).ok()?.permissions().mode();
+    (mode & 0o077 != 0).then(|| {
+        format!(
+            "client_key ({}) can be read by other users (mode {:o}); restrict it with \
+             chmod 600 and make it owned by the mysqld user",
+            key_file.display(),
+            mode & 0o777
+        )
+    })
+}
+
 /// Builds the client configuration from `client_ca` (the client certificate chain),
 /// `client_key` and `server_ca`.
 pub fn client_config(config: &Config) -> Result<Arc<rustls::ClientConfig>, TlsSetupError> {
@@ -61,10 +77,19 @@ pub fn client_config(config: &Config) -> Result<Arc<rustls::ClientConfig>, TlsSe
             .map_err(|e| pem_error("server_ca", &config.server_ca, e))?;
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .map_err(|e| TlsSetupError::Rejected(e.to_string()))?
-        .with_root_certificates(roots)
+        .map_err(|e| TlsSetupError::Rejected(e.to_string()))?;
+    let builder = if config.verification.peer && config.verification.hostname {
+        builder.with_root_certificates(roots)
+    } else {
+        let verifier = RelaxedVerifier::new(roots, provider, config.verification)
+            .map_err(|e| pem_error("server_ca", &config.server_ca, e))?;
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(verifier))
+    };
+    let tls = builder
         .with_client_auth_cert(chain, key)
         .map_err(|e| TlsSetupError::Rejected(e.to_string()))?;
     Ok(Arc::new(tls))

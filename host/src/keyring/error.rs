@@ -31,6 +31,14 @@ pub enum KeyringError {
     /// An AES operation was refused.
     #[error("AES: {0}")]
     Aes(#[from] AesError),
+    /// No KMIP server could carry the operation; each server tried is listed with why.
+    #[error("{operation}: no KMIP server could be used: {}", servers.join("; "))]
+    Unavailable {
+        /// The keyring operation: load, store, generate or remove.
+        operation: &'static str,
+        /// "host:port: reason" for each server that failed, in configuration order.
+        servers: Vec<String>,
+    },
     /// No key with this identity exists.
     #[error("{0} does not exist")]
     NotFound(KeyId),

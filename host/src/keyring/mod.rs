@@ -9,11 +9,11 @@ pub use cache::{CachedKey, KeyId};
 pub use error::KeyringError;
 
 use crate::aes_modes::{self, Mode};
-use crate::broker::Broker;
+use crate::broker::{key_file_warning, Broker, CallKind};
 use crate::config::Config;
 use crate::log::{LogLevel, LogSink};
-use crate::sandbox::bindings::keyring::{KeyEntry, Settings};
-use crate::sandbox::{Runtime, Sandbox};
+use crate::sandbox::bindings::keyring::{KeyEntry, KeyringError as WitKeyringError, Settings};
+use crate::sandbox::{GuestError, Runtime, Sandbox, SandboxError};
 use cache::Cache;
 use std::sync::{Arc, Mutex, RwLock};
 use zeroize::Zeroizing;
@@ -62,7 +62,33 @@ pub struct Keyring {
     guest_sha256: String,
     cache: RwLock<Cache>,
     sandbox: Mutex<Sandbox>,
+    broker: Arc<Broker>,
     log: Arc<dyn LogSink>,
+}
+
+/// Runs one call into the guest within its time budget (`kmip_timeout_ms` times the
+/// number of servers) and, when it fails for want of a server, names every server tried.
+fn within_budget<T>(
+    broker: &Broker,
+    kind: CallKind,
+    operation: &'static str,
+    call: impl FnOnce() -> Result<T, SandboxError>,
+) -> Result<T, KeyringError> {
+    let health = broker.health();
+    let servers = broker.servers().len().max(1) as u32;
+    health.begin_call(kind, broker.timeout().saturating_mul(servers));
+    let result = call();
+    let failed = health.failures_in_call();
+    health.end_call();
+    result.map_err(|e| match e {
+        SandboxError::Guest(GuestError(WitKeyringError::Transport(_))) if !failed.is_empty() => {
+            KeyringError::Unavailable {
+                operation,
+                servers: failed,
+            }
+        }
+        other => other.into(),
+    })
 }
 
 impl Keyring {
@@ -75,7 +101,16 @@ impl Keyring {
     ) -> Result<Self, KeyringError> {
         let guest_sha256 = runtime.guest_sha256().to_owned();
         let guest_name = runtime.guest_name().to_owned();
-        let broker = Broker::from_config(&config)?;
+        let broker = Arc::new(Broker::from_config(&config)?);
+        for warning in [
+            config.verification.warning().map(str::to_owned),
+            key_file_warning(&config.client_key),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            log.log(LogLevel::Warning, &warning);
+        }
         let settings = Settings {
             object_group: config.object_group.clone(),
             locate_page_size: LOCATE_PAGE_SIZE,
@@ -83,12 +118,12 @@ impl Keyring {
         };
         let mut sandbox = Sandbox::new(
             runtime,
-            Arc::new(broker),
+            broker.clone(),
             log.clone(),
             settings,
             config.limits,
         );
-        let entries = sandbox.load_all()?;
+        let entries = within_budget(&broker, CallKind::Load, "load", || sandbox.load_all())?;
         if entries.len() > MAX_KEYS {
             return Err(KeyringError::GuestOutput(format!(
                 "{} keys, more keys than the limit of {MAX_KEYS}",
@@ -146,6 +181,7 @@ impl Keyring {
             guest_sha256,
             cache: RwLock::new(cache),
             sandbox: Mutex::new(sandbox),
+            broker,
             log,
         })
     }
@@ -220,7 +256,9 @@ impl Keyring {
         // Writers are serialised by the sandbox lock, held across the check and the insert.
         let mut sandbox = self.lock_sandbox();
         self.check_new(data_id, auth_id)?;
-        let object_id = sandbox.store(data_id, auth_id, key_type, data)?;
+        let object_id = within_budget(&self.broker, CallKind::Write, "store", || {
+            sandbox.store(data_id, auth_id, key_type, data)
+        })?;
         let key_type = key_type.to_ascii_uppercase();
         self.write_cache().insert(
             KeyId::new(data_id, auth_id),
@@ -246,7 +284,9 @@ impl Keyring {
         })?;
         let mut sandbox = self.lock_sandbox();
         self.check_new(data_id, auth_id)?;
-        let entry = sandbox.generate(data_id, auth_id, key_type, length)?;
+        let entry = within_budget(&self.broker, CallKind::Write, "generate", || {
+            sandbox.generate(data_id, auth_id, key_type, length)
+        })?;
         let data = Zeroizing::new(entry.data);
         if data.len() != length as usize || entry.data_id != data_id || entry.auth_id != auth_id {
             self.log.log(
@@ -276,7 +316,9 @@ impl Keyring {
             .get(data_id, auth_id)
             .map(|k| k.object_id.clone())
             .ok_or_else(|| KeyringError::NotFound(KeyId::new(data_id, auth_id)))?;
-        sandbox.remove(&object_id)?;
+        within_budget(&self.broker, CallKind::Write, "remove", || {
+            sandbox.remove(&object_id)
+        })?;
         self.write_cache().remove(data_id, auth_id);
         Ok(())
     }

@@ -2,8 +2,8 @@
 //! with `read_local_manifest` (bool) and `components` (string); the local manifest in the
 //! data dir; `components` split on commas with no trimming.
 
-use anyhow::{anyhow, bail, Context, Result};
-use serde_json::Value;
+use anyhow::{anyhow, bail, Result};
+use kmip_keyring_config::Manifest;
 use std::path::{Path, PathBuf};
 
 /// The component URNs mysqld would load, and the manifest that named them.
@@ -12,53 +12,27 @@ pub fn components(mysqld: &Path, data_dir: &Path) -> Result<(Vec<String>, Option
         .file_name()
         .ok_or_else(|| anyhow!("no binary name"))?;
     let global = mysqld.with_file_name(format!("{}.my", name.to_string_lossy()));
-    let Some(object) = read(&global)? else {
+    let Some(manifest) = Manifest::from_file(&global)? else {
         return Ok((Vec::new(), None));
     };
-    let read_local = match object.get("read_local_manifest") {
-        None => false,
-        Some(Value::Bool(b)) => *b,
-        Some(_) => bail!(
-            "{}: \"read_local_manifest\" must be a boolean",
-            global.display()
-        ),
-    };
-    let (object, source) = if read_local {
+    let (manifest, source) = if manifest.read_local_manifest {
         let local = data_dir.join("mysqld.my");
-        match read(&local)? {
-            Some(o) => (o, local),
+        match Manifest::from_file(&local)? {
+            Some(m) => (m, local),
             None => return Ok((Vec::new(), None)),
         }
     } else {
-        (object, global)
+        (manifest, global)
     };
-    let list = match object.get("components") {
-        Some(Value::String(s)) => s.clone(),
-        Some(_) => bail!("{}: \"components\" must be a string", source.display()),
+    match manifest.components {
+        Some(urns) => Ok((urns, Some(source))),
+        None if std::fs::metadata(&source)
+            .map(|m| m.len() == 0)
+            .unwrap_or(false) =>
+        {
+            Ok((Vec::new(), None))
+        }
         None => bail!("{}: \"components\" is missing", source.display()),
-    };
-    let urns = list
-        .split(',')
-        .filter(|t| !t.is_empty())
-        .map(str::to_owned)
-        .collect();
-    Ok((urns, Some(source)))
-}
-
-fn read(path: &Path) -> Result<Option<serde_json::Map<String, Value>>> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
-    };
-    if text.is_empty() {
-        return Ok(None);
-    }
-    match serde_json::from_str::<Value>(&text)
-        .with_context(|| format!("{} is not valid JSON", path.display()))?
-    {
-        Value::Object(o) => Ok(Some(o)),
-        _ => bail!("{}: the manifest must be a JSON object", path.display()),
     }
 }
 

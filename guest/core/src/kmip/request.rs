@@ -288,6 +288,15 @@ pub fn get_load_attributes(object_id: &str) -> RequestPayload<'static> {
     )
 }
 
+/// Get Attributes for the object's State only (to learn whether an Activate whose answer
+/// was lost took effect).
+pub fn get_state(object_id: &str) -> RequestPayload<'static> {
+    RequestPayload::GetAttributes(
+        UniqueIdentifier(object_id.to_owned()),
+        vec![AttributeName("State".to_owned())],
+    )
+}
+
 /// Discover Versions offering every version we speak, most preferred first.
 pub fn discover_versions() -> RequestPayload<'static> {
     RequestPayload::DiscoverVersions(

@@ -55,7 +55,43 @@ fn every_bad_field_is_named_with_the_file() {
     let cases = [
         ("server_addr", "<absent>", "\"server_addr\" is missing"),
         ("server_addr", "\"  \"", "\"server_addr\" must not be empty"),
-        ("server_addr", "42", "\"server_addr\" must be a JSON string"),
+        (
+            "server_addr",
+            "42",
+            "\"server_addr\" must be a JSON string or a list",
+        ),
+        (
+            "server_addr",
+            "[]",
+            "\"server_addr\" must name at least one server",
+        ),
+        (
+            "server_addr",
+            "[\"a\", 7]",
+            "\"server_addr\" must be a JSON string or a list",
+        ),
+        (
+            "server_addr",
+            "[\"a\", \"\"]",
+            "\"server_addr\" must not be empty",
+        ),
+        (
+            "server_addr",
+            "\"a,b\"",
+            "list several servers as a JSON list",
+        ),
+        ("server_addr", "[\"a:5696\", \"a\"]", "lists a:5696 twice"),
+        ("server_addr", "\"kms:99999\"", "is not from 1 to 65535"),
+        (
+            "tls_peer_verification",
+            "\"false\"",
+            "\"tls_peer_verification\" must be true or false",
+        ),
+        (
+            "tls_hostname_verification",
+            "0",
+            "\"tls_hostname_verification\" must be true or false",
+        ),
         (
             "server_port",
             "5696",
@@ -178,4 +214,59 @@ fn read_local_config_redirects_to_the_data_dir() {
         err.contains("\"read_local_config\" must be true or false"),
         "{err}"
     );
+}
+
+#[test]
+fn several_servers_in_order_with_their_own_or_the_shared_port() {
+    let c = parse(&with(
+        "server_addr",
+        r#"["kms1.example.com", "kms2.example.com:5697", "[fd00::1]", "[fd00::2]:5698"]"#,
+    ))
+    .unwrap();
+    let listed: Vec<String> = c.servers.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        listed,
+        [
+            "kms1.example.com:5696",
+            "kms2.example.com:5697",
+            "[fd00::1]:5696",
+            "[fd00::2]:5698"
+        ]
+    );
+    // Every entry has its port: server_port may be left out.
+    let mut v: serde_json::Value = serde_json::from_str(GOOD).unwrap();
+    v["server_addr"] = serde_json::json!(["a:1", "b:2"]);
+    v.as_object_mut().unwrap().remove("server_port");
+    assert_eq!(parse(&v.to_string()).unwrap().servers.len(), 2);
+    // One entry lacks it: now it is required.
+    v["server_addr"] = serde_json::json!(["a:1", "b"]);
+    let err = parse(&v.to_string()).unwrap_err().to_string();
+    assert!(err.contains("\"server_port\" is missing"), "{err}");
+    // Too many.
+    let many: Vec<String> = (0..=MAX_SERVERS).map(|i| format!("kms{i}")).collect();
+    v["server_addr"] = serde_json::json!(many);
+    let err = parse(&v.to_string()).unwrap_err().to_string();
+    assert!(err.contains("at most 16"), "{err}");
+}
+
+#[test]
+fn tls_verification_is_on_unless_turned_off() {
+    let c = parse(GOOD).unwrap();
+    assert_eq!(c.verification, TlsVerification::default());
+    assert!(c.verification.peer && c.verification.hostname);
+    assert_eq!(c.verification.warning(), None);
+    let c = parse(&with("tls_hostname_verification", "false")).unwrap();
+    assert!(c.verification.peer && !c.verification.hostname);
+    assert!(c
+        .verification
+        .warning()
+        .unwrap()
+        .contains("tls_hostname_verification is off"));
+    let c = parse(&with("tls_peer_verification", "false")).unwrap();
+    assert!(!c.verification.peer && !c.verification.hostname);
+    assert!(c
+        .verification
+        .warning()
+        .unwrap()
+        .contains("tls_peer_verification is off"));
 }

@@ -9,7 +9,7 @@ pub(super) struct Fields {
     object: Map<String, Value>,
 }
 
-fn json_type(value: &Value) -> &'static str {
+pub(crate) fn json_type(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
@@ -52,6 +52,27 @@ impl Fields {
             field,
             expected,
             found: json_type(v),
+        }
+    }
+
+    /// The raw JSON value of a field, if present.
+    pub(super) fn get(&self, field: &str) -> Option<&Value> {
+        self.object.get(field)
+    }
+
+    pub(super) fn wrong_type_of(
+        &self,
+        field: &'static str,
+        expected: &'static str,
+        v: &Value,
+    ) -> ConfigError {
+        self.wrong_type(field, expected, v)
+    }
+
+    pub(super) fn missing(&self, field: &'static str) -> ConfigError {
+        ConfigError::Missing {
+            file: self.file.clone(),
+            field,
         }
     }
 

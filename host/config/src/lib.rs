@@ -3,8 +3,11 @@
 
 mod error;
 mod fields;
+pub mod manifest;
+mod servers;
 
 pub use error::ConfigError;
+pub use manifest::Manifest;
 
 use fields::Fields;
 use std::path::{Path, PathBuf};
@@ -15,6 +18,10 @@ pub const CONFIG_FILE_NAME: &str = "component_keyring_kmip.cnf";
 
 /// Default for `kmip_timeout_ms`, as in Percona's component.
 pub const DEFAULT_TIMEOUT_MS: u64 = 5000;
+
+/// The most servers `server_addr` may list: a call from mysqld can wait for the deadline
+/// once per server, so the list bounds the worst case.
+pub const MAX_SERVERS: usize = 16;
 
 /// One KMIP server endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +59,9 @@ pub struct Config {
     pub object_group: Option<String>,
     /// `kmip_timeout_ms`: deadline for connect, handshake, and each request/response.
     pub timeout: Duration,
+    /// How the server's certificate is checked (`tls_peer_verification`,
+    /// `tls_hostname_verification`).
+    pub verification: TlsVerification,
     /// `guest_module` and `guest_sha256`: a guest component to run instead of the
     /// embedded one, pinned by its SHA-256.
     pub guest: Option<GuestModule>,
@@ -86,6 +96,44 @@ impl Default for Limits {
     }
 }
 
+/// How much of the server's certificate is checked. Both checks are on unless the
+/// configuration turns them off (Percona's component ships them off; we do not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TlsVerification {
+    /// `tls_peer_verification`: the certificate chain must lead to `server_ca` and be valid
+    /// now. Off, any certificate is accepted (the handshake signature is still checked).
+    pub peer: bool,
+    /// `tls_hostname_verification`: the certificate must name the host dialled. Only
+    /// meaningful with peer verification on.
+    pub hostname: bool,
+}
+
+impl Default for TlsVerification {
+    fn default() -> Self {
+        Self {
+            peer: true,
+            hostname: true,
+        }
+    }
+}
+
+impl TlsVerification {
+    /// The warning to log when a check is off, if any.
+    pub fn warning(&self) -> Option<&'static str> {
+        match (self.peer, self.hostname) {
+            (true, true) => None,
+            (true, false) => Some(
+                "tls_hostname_verification is off: any certificate signed by server_ca is \
+                 accepted for every configured server",
+            ),
+            (false, _) => Some(
+                "tls_peer_verification is off: the KMIP server's certificate is not checked, \
+                 so anyone on the network path can pose as the key server",
+            ),
+        }
+    }
+}
+
 /// A guest component chosen by configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GuestModule {
@@ -108,8 +156,7 @@ impl Config {
     /// Validates configuration text; `source` names it in errors.
     pub fn from_json(source: &Path, text: &str) -> Result<Self, ConfigError> {
         let fields = Fields::parse(source, text)?;
-        let host = fields.required_string("server_addr")?;
-        let port = fields.port("server_port")?;
+        let servers = servers::parse(&fields)?;
         let timeout_ms = fields
             .optional_u64("kmip_timeout_ms")?
             .unwrap_or(DEFAULT_TIMEOUT_MS);
@@ -118,7 +165,7 @@ impl Config {
         }
         Ok(Self {
             source: source.to_owned(),
-            servers: vec![ServerEndpoint { host, port }],
+            servers,
             client_cert: fields.required_string("client_ca")?.into(),
             client_key: fields.required_string("client_key")?.into(),
             server_ca: fields.required_string("server_ca")?.into(),
@@ -126,6 +173,18 @@ impl Config {
                 .optional_string("object_group")?
                 .filter(|g| !g.is_empty()),
             timeout: Duration::from_millis(timeout_ms),
+            verification: {
+                let peer = fields
+                    .optional_bool("tls_peer_verification")?
+                    .unwrap_or(true);
+                TlsVerification {
+                    peer,
+                    hostname: peer
+                        && fields
+                            .optional_bool("tls_hostname_verification")?
+                            .unwrap_or(true),
+                }
+            },
             guest: fields.guest_module()?,
             limits: Limits {
                 memory_bytes: (fields
