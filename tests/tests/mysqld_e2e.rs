@@ -410,3 +410,113 @@ fn wasm_traps_in_a_hostile_guest_never_take_mysqld_down() -> Result<()> {
         Ok(())
     })
 }
+
+/// The data dir's configuration listing several servers, in order.
+fn write_server_list(db: &MysqlInstance, ports: &[u16], timeout_ms: u64) -> Result<()> {
+    let config = serde_json::json!({
+        "server_addr": ports.iter().map(|p| format!("127.0.0.1:{p}")).collect::<Vec<_>>(),
+        "client_ca": db.chroot_path("pki/client.pem"),
+        "client_key": db.chroot_path("pki/client.key"),
+        "server_ca": db.chroot_path("pki/ca.pem"),
+        "object_group": "outages",
+        "kmip_timeout_ms": timeout_ms,
+    });
+    db.write("data/component_keyring_kmip.cnf", &config.to_string())
+}
+
+fn status_value(db: &MysqlInstance, key: &str) -> Result<String> {
+    db.sql(&format!(
+        "SELECT STATUS_VALUE FROM performance_schema.keyring_component_status WHERE STATUS_KEY='{key}'"
+    ))
+}
+
+#[test]
+fn key_server_outages_never_take_mysqld_down() -> Result<()> {
+    with_mysqld(|| {
+        // Two PyKMIP servers sharing one store, as a KMS cluster does.
+        let mut first = PyKmip::start()?;
+        let mut second = PyKmip::start_sharing(&first)?;
+        let mut db = MysqlInstance::create(
+            "outages",
+            ManifestForm::Global,
+            &first.pki,
+            first.port,
+            None,
+        )?;
+        write_server_list(&db, &[first.port, second.port], 2000)?;
+        db.start(&[])?;
+        assert_eq!(status_value(&db, "Component_status")?, "Active");
+        db.sql(
+            "CREATE DATABASE vault; CREATE TABLE vault.t (id INT PRIMARY KEY, v VARCHAR(20)) ENCRYPTION='Y';
+             INSERT INTO vault.t VALUES (1, 'before outage')",
+        )?;
+        db.sql("ALTER INSTANCE ROTATE INNODB MASTER KEY")?;
+
+        // The whole KMS goes away while mysqld runs.
+        first.kill();
+        second.kill();
+        assert_eq!(
+            db.sql("SELECT v FROM vault.t WHERE id = 1")?,
+            "before outage",
+            "encrypted tables stay readable: reads never touch the network"
+        );
+        let rotate = db.sql("ALTER INSTANCE ROTATE INNODB MASTER KEY");
+        assert!(rotate.is_err(), "rotation needs the KMS");
+        let log = db.error_log();
+        for port in [first.port, second.port] {
+            assert!(
+                log.contains(&format!("127.0.0.1:{port}: refused")),
+                "the error log names server {port}:\n{log}"
+            );
+        }
+        // RELOAD with every server down keeps the old state serving.
+        assert!(db.sql("ALTER INSTANCE RELOAD KEYRING").is_err());
+        assert_eq!(status_value(&db, "Component_status")?, "Active");
+        db.sql("INSERT INTO vault.t VALUES (2, 'during outage')")?;
+        assert!(db.is_running());
+
+        // The KMS comes back: the next rotation works, no restart.
+        first.restart()?;
+        second.restart()?;
+        db.sql("ALTER INSTANCE ROTATE INNODB MASTER KEY")?;
+        db.stop()?;
+
+        // mysqld restarts with the first server of the list down: it starts via the second.
+        first.kill();
+        db.start(&[])?;
+        assert_eq!(status_value(&db, "Component_status")?, "Active");
+        assert_eq!(
+            status_value(&db, "Kmip_server_in_use")?,
+            format!("127.0.0.1:{}", second.port)
+        );
+        assert_eq!(db.sql("SELECT COUNT(*) FROM vault.t")?, "2");
+        db.sql("ALTER INSTANCE ROTATE INNODB MASTER KEY")?;
+        db.stop()?;
+
+        // mysqld restarts with every server down: it runs, without a keyring, and says why.
+        second.kill();
+        db.start(&[])?;
+        assert!(db.is_running());
+        assert_eq!(status_value(&db, "Component_status")?, "Disabled");
+        let log = db.error_log();
+        let line = log
+            .lines()
+            .rev()
+            .find(|l| l.contains("no KMIP server could be used"))
+            .unwrap_or_else(|| panic!("no message naming the servers:\n{log}"));
+        for port in [first.port, second.port] {
+            assert!(line.contains(&format!("127.0.0.1:{port}")), "{line}");
+        }
+        // Back again: RELOAD restores the keyring and the table.
+        first.restart()?;
+        second.restart()?;
+        db.sql("ALTER INSTANCE RELOAD KEYRING")?;
+        assert_eq!(status_value(&db, "Component_status")?, "Active");
+        assert_eq!(
+            db.sql("SELECT v FROM vault.t ORDER BY id")?,
+            "before outage\nduring outage"
+        );
+        db.stop()?;
+        Ok(())
+    })
+}

@@ -52,6 +52,8 @@ impl wit::Guest for Guest {
             object_group: settings.object_group,
             locate_page_size: settings.locate_page_size,
             fetch_batch_size: settings.fetch_batch_size,
+            // The WIT settings carry no strategy: the sandboxed guest always batches.
+            ..Settings::default()
         };
         with_keyring(|k| k.configure(settings)).map_err(to_wit_error)
     }

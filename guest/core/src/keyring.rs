@@ -23,6 +23,10 @@ pub struct Settings {
     pub locate_page_size: u32,
     /// Objects per batched Get/Get Attributes request.
     pub fetch_batch_size: u32,
+    /// How the cache fill reads objects. Not part of the WIT settings: the sandboxed guest
+    /// always batches; the other strategy exists so the benchmark can compare, with this
+    /// same code, against the way Percona's component loads.
+    pub strategy: LoadStrategy,
 }
 
 impl Default for Settings {
@@ -31,8 +35,20 @@ impl Default for Settings {
             object_group: None,
             locate_page_size: 1000,
             fetch_batch_size: 100,
+            strategy: LoadStrategy::default(),
         }
     }
+}
+
+/// How [`KeyringLogic::load_all`] reads the objects that Locate found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LoadStrategy {
+    /// Get and Get Attributes for up to `fetch_batch_size` objects per request message.
+    #[default]
+    Batched,
+    /// Percona's way, for benchmarks only: one Get message and one Get Attributes message
+    /// per object, so two round trips per key.
+    PerObject,
 }
 
 /// One key read from or written to the server.
@@ -126,8 +142,17 @@ impl<P: Platform> KeyringLogic<P> {
                 continue;
             }
             let ids = self.locate_all(object_type, &settings)?;
-            for chunk in ids.chunks(settings.fetch_batch_size as usize) {
-                self.fetch_batch(chunk, key_type, &mut entries)?;
+            match settings.strategy {
+                LoadStrategy::Batched => {
+                    for chunk in ids.chunks(settings.fetch_batch_size as usize) {
+                        self.fetch_batch(chunk, key_type, &mut entries)?;
+                    }
+                }
+                LoadStrategy::PerObject => {
+                    for id in &ids {
+                        self.fetch_one(id, key_type, &mut entries)?;
+                    }
+                }
             }
         }
         self.platform.log(
@@ -209,6 +234,26 @@ impl<P: Platform> KeyringLogic<P> {
             if let Some(entry) = self.decode_object(id, key_type, get, attrs)? {
                 out.push(entry);
             }
+        }
+        Ok(())
+    }
+
+    /// Percona's way: a Get message, then a Get Attributes message, for one object.
+    fn fetch_one(
+        &mut self,
+        id: &str,
+        key_type: KeyType,
+        out: &mut Vec<KeyEntry>,
+    ) -> Result<(), KeyringError> {
+        let mut single = |payload: fn(&str) -> request::RequestPayload<'static>| {
+            self.session
+                .exchange(&mut self.platform, || vec![payload(id)], Idempotence::Retry)
+                .map(|mut items| items.remove(0))
+        };
+        let get = single(request::get)?;
+        let attrs = single(request::get_load_attributes)?;
+        if let Some(entry) = self.decode_object(id, key_type, get, attrs)? {
+            out.push(entry);
         }
         Ok(())
     }
@@ -311,16 +356,30 @@ impl<P: Platform> KeyringLogic<P> {
         if self.profile.unique_names {
             self.check_name_is_free(data_id, key_type, group)?;
         }
-        let items = self.session.exchange(
-            &mut self.platform,
-            || {
-                vec![match key_type {
-                    KeyType::Aes => request::register_symmetric_key(data_id, group, auth_id, data),
-                    KeyType::Secret => request::register_secret_data(data_id, group, auth_id, data),
-                }]
-            },
-            Idempotence::Once,
-        )?;
+        let register = || {
+            vec![match key_type {
+                KeyType::Aes => request::register_symmetric_key(data_id, group, auth_id, data),
+                KeyType::Secret => request::register_secret_data(data_id, group, auth_id, data),
+            }]
+        };
+        let items = match self
+            .session
+            .exchange(&mut self.platform, register, Idempotence::Once)
+        {
+            // The answer was lost. If the Register took effect its object stays PreActive,
+            // which loads skip, so registering again (on the next server, if this one is
+            // gone) cannot make a duplicate key: only where names must be unique would
+            // the leftover be in the way.
+            Err(KeyringError::Transport(lost)) if !self.profile.unique_names => {
+                self.platform.log(
+                    LogLevel::Warning,
+                    &format!("registering '{data_id}' got no answer ({lost}); registering again"),
+                );
+                self.session
+                    .exchange(&mut self.platform, register, Idempotence::Once)?
+            }
+            other => other?,
+        };
         let object_id = match single_payload(items, Operation::Register)? {
             Some(ResponsePayload::Register(p)) => p.unique_identifier.0,
             _ => return Err(wrong_payload(Operation::Register)),
@@ -494,14 +553,28 @@ impl<P: Platform> KeyringLogic<P> {
                 "object id must not be empty".into(),
             ));
         }
-        let revoked = self
-            .session
-            .exchange(
-                &mut self.platform,
-                || vec![request::revoke(object_id)],
-                Idempotence::Once,
-            )
-            .and_then(|mut items| single_checked(items.remove(0), Operation::Revoke));
+        let revoke = |this: &mut Self| {
+            this.session
+                .exchange(
+                    &mut this.platform,
+                    || vec![request::revoke(object_id)],
+                    Idempotence::Once,
+                )
+                .and_then(|mut items| single_checked(items.remove(0), Operation::Revoke))
+        };
+        // A Revoke whose answer was lost is sent once more (on the next server, if this
+        // one is gone): revoking twice only draws a refusal, which does not stop the
+        // Destroy below.
+        let revoked = match revoke(self) {
+            Err(KeyringError::Transport(lost)) => {
+                self.platform.log(
+                    LogLevel::Warning,
+                    &format!("revoking KMIP object {object_id} got no answer ({lost}); again"),
+                );
+                revoke(self)
+            }
+            other => other,
+        };
         if let Err(e) = revoked {
             if is_not_found(&e) {
                 self.platform.log(
@@ -518,18 +591,19 @@ impl<P: Platform> KeyringLogic<P> {
                 &format!("Revoke of KMIP object {object_id} failed ({e}); destroying it anyway"),
             );
         }
-        let destroyed = self
-            .session
-            .exchange(
-                &mut self.platform,
-                || vec![request::destroy(object_id)],
-                Idempotence::Once,
-            )
-            .and_then(|mut items| single_checked(items.remove(0), Operation::Destroy));
-        match destroyed {
+        let destroy = |this: &mut Self| {
+            this.session
+                .exchange(
+                    &mut this.platform,
+                    || vec![request::destroy(object_id)],
+                    Idempotence::Once,
+                )
+                .and_then(|mut items| single_checked(items.remove(0), Operation::Destroy))
+        };
+        match destroy(self) {
             Err(e) if is_not_found(&e) => Ok(()),
             // The answer was lost: whether the object is gone decides what the caller's
-            // cache must say.
+            // cache must say; if it is still there, one more Destroy.
             Err(e @ KeyringError::Transport(_)) => match self.state_of(object_id) {
                 Err(gone) if is_not_found(&gone) => {
                     self.platform.log(
@@ -541,7 +615,11 @@ impl<P: Platform> KeyringLogic<P> {
                     );
                     Ok(())
                 }
-                _ => Err(e),
+                Ok(_) => match destroy(self) {
+                    Err(again) if is_not_found(&again) => Ok(()),
+                    other => other,
+                },
+                Err(_) => Err(e),
             },
             other => other,
         }

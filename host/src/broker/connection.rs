@@ -42,6 +42,9 @@ pub struct BrokeredConnection {
     stream: StreamOwned<ClientConnection, TcpStream>,
     /// The deadline of the request in flight: set by `send`, also bounding `receive`.
     request_deadline: Option<Instant>,
+    /// Whether the server has answered a request on this connection. A server that takes
+    /// connections but never answers is as unusable as one that refuses them.
+    answered: bool,
 }
 
 fn io_error(step: &str, endpoint: &str, e: std::io::Error) -> TransportError {
@@ -123,6 +126,7 @@ impl BrokeredConnection {
             shared,
             stream: StreamOwned::new(conn, socket),
             request_deadline: None,
+            answered: false,
         };
         this.handshake(deadline)?;
         Ok(this)
@@ -267,17 +271,24 @@ impl BrokeredConnection {
     pub fn receive(&mut self) -> Result<Vec<u8>, TransportError> {
         let result = self.try_receive();
         if result.is_ok() {
+            self.answered = true;
             self.shared.health.answered(self.server_index as usize);
         }
         self.note(result)
     }
 
-    /// Records a failure in the server's health; passes the result on.
+    /// Records a failure in the server's health; passes the result on. A server that
+    /// never answered on this connection, stalls, or breaks TLS is put in backoff so the
+    /// next attempt prefers another; a connection the server closed is simply reopened
+    /// (servers drop idle sessions and restart).
     fn note<T>(&self, result: Result<T, TransportError>) -> Result<T, TransportError> {
         if let Err(e) = &result {
-            self.shared
-                .health
-                .connection_failed(self.server_index as usize, e);
+            let index = self.server_index as usize;
+            if self.answered && matches!(e, TransportError::Closed) {
+                self.shared.health.connection_failed(index, e);
+            } else {
+                self.shared.health.open_failed(index, e);
+            }
         }
         result
     }

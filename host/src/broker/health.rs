@@ -15,6 +15,9 @@ struct ServerHealth {
     consecutive_failures: u32,
     retry_after: Option<Instant>,
     last_error: Option<String>,
+    /// The first failure during the current call: the cause, where later ones are
+    /// usually its consequences (a retry finding the budget spent).
+    call_error: Option<String>,
     failed_in_call: bool,
 }
 
@@ -48,6 +51,15 @@ pub struct Health {
     state: Mutex<State>,
 }
 
+impl ServerHealth {
+    fn note(&mut self, error: &TransportError) {
+        let described = describe(error);
+        self.call_error.get_or_insert_with(|| described.clone());
+        self.last_error = Some(described);
+        self.failed_in_call = true;
+    }
+}
+
 /// The backoff after `failures` consecutive failed attempts to open a server.
 fn backoff(failures: u32) -> Duration {
     let doublings = failures.saturating_sub(1).min(16);
@@ -79,6 +91,7 @@ impl Health {
         let mut state = self.state();
         for server in &mut state.servers {
             server.failed_in_call = false;
+            server.call_error = None;
         }
         state.budget = Some(Budget {
             deadline: Instant::now() + length,
@@ -127,8 +140,7 @@ impl Health {
         if let Some(server) = state.servers.get_mut(index) {
             server.consecutive_failures = server.consecutive_failures.saturating_add(1);
             server.retry_after = Some(Instant::now() + backoff(server.consecutive_failures));
-            server.last_error = Some(describe(error));
-            server.failed_in_call = true;
+            server.note(error);
         }
     }
 
@@ -137,8 +149,7 @@ impl Health {
     pub fn connection_failed(&self, index: usize, error: &TransportError) {
         let mut state = self.state();
         if let Some(server) = state.servers.get_mut(index) {
-            server.last_error = Some(describe(error));
-            server.failed_in_call = true;
+            server.note(error);
         }
     }
 
@@ -168,7 +179,7 @@ impl Health {
             .map(|(s, endpoint)| {
                 format!(
                     "{endpoint}: {}",
-                    s.last_error.as_deref().unwrap_or("failed")
+                    s.call_error.as_deref().unwrap_or("failed")
                 )
             })
             .collect()

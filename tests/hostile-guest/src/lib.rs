@@ -107,6 +107,7 @@ impl wit::Guest for Hostile {
                 object_group: group,
                 locate_page_size: settings.locate_page_size,
                 fetch_batch_size: settings.fetch_batch_size,
+                ..Settings::default()
             })
         })
     }
