@@ -2,11 +2,13 @@
 //! server on loopback, a scripted KMIP peer for sandboxed unit tests, and a small TTLV
 //! codec written independently of the guest for building and checking messages.
 
+pub mod fast_peer;
 pub mod fault_proxy;
 pub mod hostile_server;
 pub mod install;
 pub mod loader;
 pub mod mysqld;
+pub mod native_platform;
 pub mod peer;
 pub mod pki;
 pub mod pykmip;

@@ -1,6 +1,7 @@
 //! The guest's keyring logic as a plain native library, over an in-memory Platform:
 //! connection reuse, reconnection, and which requests may be retried.
 
+use kmip_keyring_core::keyring::LoadStrategy;
 use kmip_keyring_core::{
     Connection, KeyringError, KeyringLogic, LogLevel, Platform, Settings, TransportError,
 };
@@ -208,4 +209,149 @@ fn nothing_works_before_configure() {
         KeyringError::NotConfigured
     );
     assert_eq!(platform.opened(), 0);
+}
+
+/// The answers to one Get and one Get Attributes of AES object `uid`, batch item ids
+/// `first` and `first + 1` when the request was a batch.
+fn object_items(uid: &str, first: Option<u32>) -> [Item; 2] {
+    let get = success(
+        op::GET,
+        first,
+        vec![
+            en(tag::OBJECT_TYPE, 2),
+            text(tag::UNIQUE_IDENTIFIER, uid),
+            st(
+                tag::SYMMETRIC_KEY,
+                vec![st(
+                    tag::KEY_BLOCK,
+                    vec![
+                        en(tag::KEY_FORMAT_TYPE, 1),
+                        st(tag::KEY_VALUE, vec![bytes(tag::KEY_MATERIAL, &[7; 32])]),
+                        en(tag::CRYPTOGRAPHIC_ALGORITHM, 3),
+                        int(tag::CRYPTOGRAPHIC_LENGTH, 256),
+                    ],
+                )],
+            ),
+        ],
+    );
+    let attributes = success(
+        op::GET_ATTRIBUTES,
+        first.map(|i| i + 1),
+        vec![
+            text(tag::UNIQUE_IDENTIFIER, uid),
+            st(
+                tag::ATTRIBUTE,
+                vec![
+                    text(tag::ATTRIBUTE_NAME, "Name"),
+                    st(
+                        tag::ATTRIBUTE_VALUE,
+                        vec![
+                            text(tag::NAME_VALUE, &format!("key-{uid}")),
+                            en(tag::NAME_TYPE, 1),
+                        ],
+                    ),
+                ],
+            ),
+        ],
+    );
+    [get, attributes]
+}
+
+fn locate_answer(ids: &[&str]) -> Vec<u8> {
+    let found = ids
+        .iter()
+        .map(|i| text(tag::UNIQUE_IDENTIFIER, i))
+        .collect();
+    response(1, 4, vec![success(op::LOCATE, None, found)])
+}
+
+/// Loads five AES keys with Locate pages of 3 and batches of 2; returns the keys' names and
+/// the operations of each request message.
+fn load_five(strategy: LoadStrategy) -> (Vec<String>, Vec<Vec<u32>>) {
+    let platform = MemoryPlatform::default();
+    let mut logic = KeyringLogic::new(platform.clone());
+    logic
+        .configure(Settings {
+            locate_page_size: 3,
+            fetch_batch_size: 2,
+            strategy,
+            ..Settings::default()
+        })
+        .unwrap();
+    let ids = ["1", "2", "3", "4", "5"];
+    platform.respond(discover_versions_response(&[(1, 4)]));
+    platform.respond(locate_answer(&ids[..3]));
+    platform.respond(locate_answer(&ids[3..]));
+    match strategy {
+        LoadStrategy::Batched => {
+            for chunk in ids.chunks(2) {
+                let items = chunk
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(i, uid)| object_items(uid, Some(2 * i as u32)))
+                    .collect();
+                platform.respond(response(1, 4, items));
+            }
+        }
+        LoadStrategy::PerObject => {
+            for uid in ids {
+                for item in object_items(uid, None) {
+                    platform.respond(response(1, 4, vec![item]));
+                }
+            }
+        }
+    }
+    platform.respond(locate_answer(&[]));
+    let names = logic
+        .load_all()
+        .unwrap()
+        .into_iter()
+        .map(|k| k.data_id)
+        .collect();
+    let messages = platform
+        .0
+        .borrow()
+        .requests
+        .iter()
+        .map(|r| {
+            request_items(r)
+                .unwrap()
+                .into_iter()
+                .map(|(op, _)| op)
+                .collect()
+        })
+        .collect();
+    (names, messages)
+}
+
+#[test]
+fn per_object_loading_sends_two_messages_per_key_and_batched_loading_one_per_batch() {
+    let expected: Vec<String> = (1..=5).map(|i| format!("key-{i}")).collect();
+    let locate = vec![op::LOCATE];
+
+    let (names, messages) = load_five(LoadStrategy::Batched);
+    assert_eq!(names, expected);
+    // Discover Versions, two Locate pages, ceil(5 / 2) batches, the Secret Data Locate.
+    let batch = |n: usize| [op::GET, op::GET_ATTRIBUTES].repeat(n);
+    assert_eq!(
+        messages,
+        vec![
+            vec![op::DISCOVER_VERSIONS],
+            locate.clone(),
+            locate.clone(),
+            batch(2),
+            batch(2),
+            batch(1),
+            locate.clone(),
+        ]
+    );
+
+    let (names, messages) = load_five(LoadStrategy::PerObject);
+    assert_eq!(names, expected);
+    // The same Locates; then a Get message and a Get Attributes message per key.
+    let mut per_object = vec![vec![op::DISCOVER_VERSIONS], locate.clone(), locate.clone()];
+    per_object.extend((0..5).flat_map(|_| [vec![op::GET], vec![op::GET_ATTRIBUTES]]));
+    per_object.push(locate);
+    assert_eq!(messages, per_object);
+    assert_eq!(messages.len(), 1 + 3 + 2 * 5);
 }

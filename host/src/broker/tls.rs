@@ -22,8 +22,9 @@ pub enum TlsSetupError {
         /// What is wrong.
         reason: String,
     },
-    /// rustls rejected the combination (key does not match certificate, say).
-    #[error("client_ca/client_key: {0}")]
+    /// rustls rejected the combination (key does not match certificate, say); the
+    /// message names both fields and files.
+    #[error("{0}")]
     Rejected(String),
 }
 
@@ -46,7 +47,50 @@ fn certificates(
     if certs.is_empty() {
         return Err(pem_error(field, file, "no PEM certificate in the file"));
     }
+    for cert in &certs {
+        check_validity(field, file, cert)?;
+    }
     Ok(certs)
+}
+
+/// Refuses a certificate that is expired or not yet valid, now rather than as a failed
+/// handshake later: the operator learns which file to renew.
+fn check_validity(
+    field: &'static str,
+    file: &Path,
+    cert: &CertificateDer<'_>,
+) -> Result<(), TlsSetupError> {
+    let (_, parsed) = x509_parser::parse_x509_certificate(cert.as_ref()).map_err(|e| {
+        pem_error(
+            field,
+            file,
+            format!("not a readable X.509 certificate: {e}"),
+        )
+    })?;
+    let validity = parsed.validity();
+    let now = x509_parser::time::ASN1Time::now();
+    let subject = parsed.subject();
+    if now > validity.not_after {
+        return Err(pem_error(
+            field,
+            file,
+            format!(
+                "the certificate \"{subject}\" expired on {}",
+                validity.not_after
+            ),
+        ));
+    }
+    if now < validity.not_before {
+        return Err(pem_error(
+            field,
+            file,
+            format!(
+                "the certificate \"{subject}\" is not valid before {}",
+                validity.not_before
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// A warning when the client private key file can be read by users other than its owner
@@ -68,8 +112,14 @@ pub fn key_file_warning(key_file: &Path) -> Option<String> {
 /// `client_key` and `server_ca`.
 pub fn client_config(config: &Config) -> Result<Arc<rustls::ClientConfig>, TlsSetupError> {
     let chain = certificates("client_ca", &config.client_cert)?;
-    let key = PrivateKeyDer::from_pem_file(&config.client_key)
-        .map_err(|e| pem_error("client_key", &config.client_key, e))?;
+    let key = PrivateKeyDer::from_pem_file(&config.client_key).map_err(|e| match e {
+        rustls::pki_types::pem::Error::NoItemsFound => pem_error(
+            "client_key",
+            &config.client_key,
+            "no PEM private key (PKCS#8, SEC1 or PKCS#1) in the file",
+        ),
+        other => pem_error("client_key", &config.client_key, other),
+    })?;
     let mut roots = rustls::RootCertStore::empty();
     for ca in certificates("server_ca", &config.server_ca)? {
         roots
@@ -89,8 +139,18 @@ pub fn client_config(config: &Config) -> Result<Arc<rustls::ClientConfig>, TlsSe
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(verifier))
     };
-    let tls = builder
-        .with_client_auth_cert(chain, key)
-        .map_err(|e| TlsSetupError::Rejected(e.to_string()))?;
+    let tls = builder.with_client_auth_cert(chain, key).map_err(|e| {
+        let reason = match e {
+            rustls::Error::InconsistentKeys(_) => {
+                "the private key does not belong to the certificate".to_owned()
+            }
+            other => other.to_string(),
+        };
+        TlsSetupError::Rejected(format!(
+            "client_ca ({}) and client_key ({}): {reason}",
+            config.client_cert.display(),
+            config.client_key.display()
+        ))
+    })?;
     Ok(Arc::new(tls))
 }

@@ -1,0 +1,497 @@
+//! Key bytes never reach a log: full sessions (stores, generates, fetches, removes, reloads and failure paths with the server down) through the host API with every level captured and through the C services with mysqld's error log captured, searched for each key in hex, base64 and raw text.
+
+use anyhow::{ensure, Result};
+use component_keyring_kmip::{AesDirection, Keyring, KeyringError, LogSink, MemoryLog};
+use kmip_keyring_tests::install::Install;
+use kmip_keyring_tests::loader::{registry, LoadedComponent};
+use kmip_keyring_tests::pykmip::PyKmip;
+use kmip_keyring_tests::runtime;
+use std::sync::Arc;
+
+/// Bytes of each contiguous slice searched on its own in hex: a log line that prints part
+/// of a key (a "prefix for debugging") leaks too. 12 bytes = 24 hex digits, far too long to
+/// occur in a log line by chance.
+const WINDOW: usize = 12;
+
+const STANDARD: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const URL_SAFE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// RFC 4648 base64 over `alphabet`, with or without the `=` padding.
+fn base64(bytes: &[u8], alphabet: &[u8; 64], pad: bool) -> String {
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | (*b as u32) << (16 - 8 * i));
+        // A chunk of k bytes yields k + 1 significant characters.
+        for i in 0..=chunk.len() {
+            out.push(alphabet[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+        if pad {
+            out.extend(std::iter::repeat_n('=', 3 - chunk.len()));
+        }
+    }
+    out
+}
+
+/// A key of the session under its name, for the report of a hit.
+struct Key {
+    name: String,
+    bytes: Vec<u8>,
+}
+
+impl Key {
+    fn new(name: &str, bytes: &[u8]) -> Self {
+        Self {
+            name: name.into(),
+            bytes: bytes.to_vec(),
+        }
+    }
+}
+
+/// Every form of `key` a careless log line could carry: (what, text to look for).
+fn needles(key: &[u8]) -> Vec<(String, String)> {
+    let mut out = vec![
+        ("lower-case hex".into(), hex(key)),
+        ("upper-case hex".into(), hex(key).to_ascii_uppercase()),
+        ("base64".into(), base64(key, STANDARD, true)),
+        ("base64 unpadded".into(), base64(key, STANDARD, false)),
+        ("URL-safe base64".into(), base64(key, URL_SAFE, true)),
+        (
+            "URL-safe base64 unpadded".into(),
+            base64(key, URL_SAFE, false),
+        ),
+        // Rust's `{:?}` of a byte slice and of its hex form, the likeliest slips.
+        ("Debug byte list".into(), format!("{key:?}")),
+        ("Debug hex list".into(), format!("{key:02x?}")),
+    ];
+    if key.iter().all(|b| (0x20..0x7f).contains(b)) {
+        out.push(("raw text".into(), String::from_utf8(key.to_vec()).unwrap()));
+    }
+    if key.len() > WINDOW {
+        for (i, w) in key.windows(WINDOW).enumerate() {
+            out.push((format!("hex of bytes {i}..{}", i + WINDOW), hex(w)));
+        }
+    }
+    out
+}
+
+/// Every (line, key, form) where a key shows in a line. Hex is also looked for in the
+/// lower-cased line, so mixed-case hex is caught as well.
+fn leaks(lines: &[String], keys: &[Key]) -> Vec<String> {
+    let mut found = Vec::new();
+    for key in keys {
+        let forms = needles(&key.bytes);
+        for line in lines {
+            let lower = line.to_ascii_lowercase();
+            for (form, needle) in &forms {
+                let hit = line.contains(needle.as_str())
+                    || (form.contains("hex") && lower.contains(&needle.to_ascii_lowercase()));
+                if hit {
+                    found.push(format!("{} as {form} in: {line}", key.name));
+                }
+            }
+        }
+    }
+    found
+}
+
+/// Proves the search can fail on this session's own keys: each form of each key, planted
+/// in an otherwise innocent line, is reported, and the session's real lines are not.
+fn assert_no_leak(lines: &[String], keys: &[Key]) {
+    for key in keys {
+        for (form, needle) in needles(&key.bytes) {
+            let planted = vec![format!("stored key 'x' ({needle}) on 127.0.0.1")];
+            let hits = leaks(&planted, keys);
+            assert!(
+                hits.iter()
+                    .any(|h| h.starts_with(&format!("{} as ", key.name))),
+                "the search misses {} as {form}: {planted:?}",
+                key.name
+            );
+        }
+    }
+    for l in lines { eprintln!("TMP {l}"); }
+    let hits = leaks(lines, keys);
+    assert!(
+        hits.is_empty(),
+        "key material in the logs:\n{}",
+        hits.join("\n")
+    );
+    println!(
+        "searched {} lines for {} keys in {} forms each: clean",
+        lines.len(),
+        keys.len(),
+        needles(&keys[0].bytes).len()
+    );
+}
+
+/// xorshift64 for key material that differs from key to key but is the same every run.
+struct Xorshift(u64);
+
+impl Xorshift {
+    fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n)
+            .map(|_| {
+                self.0 ^= self.0 << 13;
+                self.0 ^= self.0 >> 7;
+                self.0 ^= self.0 << 17;
+                (self.0 >> 32) as u8
+            })
+            .collect()
+    }
+}
+
+/// The keys both sessions store: AES of each size, a printable and a binary SECRET.
+fn stored_keys(seed: u64) -> Vec<(&'static str, &'static str, &'static str, Vec<u8>)> {
+    let mut rng = Xorshift(seed);
+    let mut binary = rng.bytes(46);
+    // Bytes a C string or a UTF-8 conversion would stumble on.
+    binary.extend([0x00, 0xff]);
+    vec![
+        ("leak-aes16", "", "AES", rng.bytes(16)),
+        ("leak-aes24", "", "AES", rng.bytes(24)),
+        ("leak-aes32", "root@localhost", "AES", rng.bytes(32)),
+        (
+            "leak-secret-text",
+            "app@%",
+            "SECRET",
+            b"kmip-canary Tr0ub4dor&3 correct-horse-battery".to_vec(),
+        ),
+        ("leak-secret-binary", "", "SECRET", binary),
+    ]
+}
+
+#[test]
+fn the_encoders_match_rfc_4648_and_the_search_finds_every_form() {
+    // RFC 4648 section 10 vectors, so the planted checks below are not merely consistent
+    // with a wrong encoder.
+    for (plain, encoded) in [
+        ("", ""),
+        ("f", "Zg=="),
+        ("fo", "Zm8="),
+        ("foo", "Zm9v"),
+        ("foob", "Zm9vYg=="),
+        ("fooba", "Zm9vYmE="),
+        ("foobar", "Zm9vYmFy"),
+    ] {
+        assert_eq!(base64(plain.as_bytes(), STANDARD, true), encoded);
+        assert_eq!(
+            base64(plain.as_bytes(), STANDARD, false),
+            encoded.trim_end_matches('=')
+        );
+    }
+    assert_eq!(base64(&[0xfb, 0xff, 0xbf], STANDARD, true), "+/+/");
+    assert_eq!(base64(&[0xfb, 0xff, 0xbf], URL_SAFE, true), "-_-_");
+    assert_eq!(base64(&[0xfb, 0xff], URL_SAFE, true), "-_8=");
+    assert_eq!(base64(&[0xfb, 0xff], URL_SAFE, false), "-_8");
+    assert_eq!(hex(&[0x00, 0xab, 0x7f]), "00ab7f");
+
+    let key: Vec<u8> = (0..32u8)
+        .map(|i| i.wrapping_mul(37).wrapping_add(0xa5))
+        .collect();
+    let text = b"Printable Secret #42".to_vec();
+    let keys = [Key::new("binary", &key), Key::new("text", &text)];
+    let forms: Vec<String> = needles(&text).into_iter().map(|(f, _)| f).collect();
+    assert!(forms.contains(&"raw text".to_owned()));
+    assert!(!needles(&key).iter().any(|(f, _)| f == "raw text"));
+    for k in &keys {
+        for (form, needle) in needles(&k.bytes) {
+            let line = format!("[Note] fetched {needle}.");
+            let hits = leaks(&[line.clone()], &keys);
+            assert!(
+                hits.iter()
+                    .any(|h| h.starts_with(&format!("{} as ", k.name))),
+                "{form} not found in {line}"
+            );
+        }
+    }
+    // Mixed-case hex is hex too; a line without the key is clean.
+    let mixed: String = hex(&key)
+        .chars()
+        .enumerate()
+        .map(|(i, c)| {
+            if i % 2 == 0 {
+                c.to_ascii_uppercase()
+            } else {
+                c
+            }
+        })
+        .collect();
+    assert!(!leaks(&[mixed], &keys).is_empty());
+    assert!(leaks(&["keyring loaded 3 keys".into()], &keys).is_empty());
+}
+
+fn error_text(e: &KeyringError) -> [String; 2] {
+    [e.to_string(), format!("{e:?}")]
+}
+
+#[test]
+fn no_key_byte_reaches_the_host_log_at_any_level() -> Result<()> {
+    const GROUP: &str = "leak-host";
+    let mut server = PyKmip::start()?;
+    let log = MemoryLog::shared();
+    let keyring = Keyring::load(
+        server.config(Some(GROUP))?,
+        runtime(),
+        log.clone() as Arc<dyn LogSink>,
+    )?;
+    // Errors returned and `Debug` forms are searched with the log: they end up in logs of
+    // callers.
+    let mut returned: Vec<String> = Vec::new();
+    let mut keys = Vec::new();
+
+    for (data_id, auth_id, key_type, bytes) in stored_keys(0xC0FFEE) {
+        keyring.store(data_id, auth_id, key_type, &bytes)?;
+        keys.push((data_id, auth_id, Key::new(data_id, &bytes)));
+    }
+    keyring.generate("leak-gen-aes", "", "AES", 32)?;
+    keyring.generate("leak-gen-secret", "gen@%", "SECRET", 40)?;
+    for (data_id, auth_id) in [("leak-gen-aes", ""), ("leak-gen-secret", "gen@%")] {
+        let key = keyring
+            .fetch(data_id, auth_id)
+            .expect("generated key cached");
+        returned.push(format!("{key:?}"));
+        keys.push((data_id, auth_id, Key::new(data_id, &key.data)));
+    }
+    for (data_id, auth_id, key) in &keys {
+        let cached = keyring.fetch(data_id, auth_id).expect("stored key cached");
+        assert_eq!(*cached.data, key.bytes, "{data_id}");
+        returned.push(format!("{cached:?}"));
+    }
+    keyring.aes(
+        AesDirection::Encrypt,
+        "leak-aes32",
+        "root@localhost",
+        "cbc",
+        256,
+        &[7; 16],
+        true,
+        b"a row of InnoDB",
+    )?;
+    keyring.remove("leak-aes24", "")?;
+
+    // Refused requests carrying key material of their own.
+    let mut rng = Xorshift(0xBAD5EED);
+    let duplicate = rng.bytes(32);
+    let short = rng.bytes(10);
+    for (what, result) in [
+        (
+            "store of an existing id",
+            keyring.store("leak-aes16", "", "AES", &duplicate),
+        ),
+        (
+            "generate of an existing id",
+            keyring.generate("leak-aes32", "root@localhost", "AES", 32),
+        ),
+        (
+            "AES key of 10 bytes",
+            keyring.store("leak-short", "", "AES", &short),
+        ),
+    ] {
+        let e = result.expect_err(what);
+        returned.extend(error_text(&e));
+    }
+    returned.push(format!("{keyring:?}"));
+
+    // A second load reads every key back from the server.
+    let reload_log = MemoryLog::shared();
+    let reloaded = Keyring::load(
+        server.config(Some(GROUP))?,
+        runtime(),
+        reload_log.clone() as Arc<dyn LogSink>,
+    )?;
+    assert_eq!(reloaded.key_ids(), keyring.key_ids());
+    for (data_id, auth_id, key) in &keys {
+        if *data_id != "leak-aes24" {
+            assert_eq!(*reloaded.fetch(data_id, auth_id).unwrap().data, key.bytes);
+        }
+    }
+
+    // The server goes away: the writes fail, and so does a new load.
+    server.stop();
+    let late = rng.bytes(24);
+    let down_log = MemoryLog::shared();
+    for (what, result) in [
+        (
+            "remove with the server down",
+            keyring.remove("leak-aes32", "root@localhost"),
+        ),
+        (
+            "store with the server down",
+            keyring.store("leak-late", "", "AES", &late),
+        ),
+        (
+            "generate with the server down",
+            keyring.generate("leak-late-gen", "", "SECRET", 64),
+        ),
+        (
+            "load with the server down",
+            Keyring::load(
+                server.config(Some(GROUP))?,
+                runtime(),
+                down_log.clone() as Arc<dyn LogSink>,
+            )
+            .map(drop),
+        ),
+    ] {
+        let e = result.expect_err(what);
+        returned.extend(error_text(&e));
+    }
+    assert!(
+        returned
+            .iter()
+            .any(|e| e.contains("no KMIP server could be used")),
+        "the failures were the server's absence: {returned:#?}"
+    );
+
+    let mut lines: Vec<String> = [&log, &reload_log, &down_log]
+        .iter()
+        .flat_map(|l| l.lines())
+        .map(|(level, line)| format!("{level:?}: {line}"))
+        .collect();
+    ensure!(
+        lines.iter().any(|l| l.contains("keyring loaded")),
+        "the log was captured: {lines:#?}"
+    );
+    lines.extend(returned);
+    let mut all_keys: Vec<Key> = keys.into_iter().map(|(_, _, k)| k).collect();
+    all_keys.extend([
+        Key::new("duplicate store", &duplicate),
+        Key::new("short AES", &short),
+        Key::new("store while down", &late),
+    ]);
+    assert_no_leak(&lines, &all_keys);
+    Ok(())
+}
+
+#[test]
+fn no_key_byte_reaches_mysqlds_error_log_through_the_c_services() -> Result<()> {
+    const GROUP: &str = "leak-abi";
+    let mut server = PyKmip::start()?;
+    let install = Install::new(&server, Some(GROUP))?;
+    let (c, loaded) =
+        LoadedComponent::start(&install.mysqld, &install.plugin_dir, &install.data_dir)?;
+    ensure!(loaded, "load failed: {:?}", registry::log_lines());
+    let owner = |auth: &'static str| (!auth.is_empty()).then_some(auth);
+    let (plugin_dir, data_dir) = (
+        format!("{}/", install.plugin_dir.display()),
+        format!("{}/", install.data_dir.display()),
+    );
+    // Row values and key names are not the error log, but mysqld shows them to users.
+    let mut shown: Vec<String> = Vec::new();
+
+    let mut keys = Vec::new();
+    for (data_id, auth_id, key_type, bytes) in stored_keys(0xFACADE) {
+        ensure!(
+            c.store(data_id, owner(auth_id), &bytes, key_type),
+            "store {data_id}"
+        );
+        keys.push((data_id, auth_id, Key::new(data_id, &bytes)));
+    }
+    ensure!(c.generate("leak-gen-aes", None, "AES", 32));
+    ensure!(c.generate("leak-gen-secret", Some("gen@%"), "SECRET", 40));
+    for (data_id, auth_id) in [("leak-gen-aes", ""), ("leak-gen-secret", "gen@%")] {
+        let (bytes, _) = c.read_secret(data_id, owner(auth_id)).unwrap().unwrap();
+        keys.push((data_id, auth_id, Key::new(data_id, &bytes)));
+    }
+    for (data_id, auth_id, key) in &keys {
+        let (bytes, _) = c.read_secret(data_id, owner(auth_id)).unwrap().unwrap();
+        assert_eq!(bytes, key.bytes, "{data_id}");
+    }
+    let size = c.aes_size(15, "cbc", 256).unwrap();
+    ensure!(c
+        .aes(
+            true,
+            "leak-aes32",
+            Some("root@localhost"),
+            "cbc",
+            256,
+            &[7; 16],
+            true,
+            b"a row of InnoDB",
+            size
+        )
+        .is_some());
+    ensure!(c.remove("leak-aes24", None));
+
+    let mut rng = Xorshift(0xBAD5EED);
+    let duplicate = rng.bytes(32);
+    let short = rng.bytes(10);
+    ensure!(
+        !c.store("leak-aes16", None, &duplicate, "AES"),
+        "duplicate store refused"
+    );
+    ensure!(!c.generate("leak-aes32", Some("root@localhost"), "AES", 32));
+    ensure!(
+        !c.store("leak-short", None, &short, "AES"),
+        "10-byte AES refused"
+    );
+
+    // RELOAD KEYRING reads every key back from the server.
+    ensure!(c.keyring_load(&plugin_dir, &data_dir), "reload");
+    for (data_id, auth_id, key) in &keys {
+        let read = c.read_secret(data_id, owner(auth_id)).unwrap();
+        if *data_id == "leak-aes24" {
+            assert_eq!(read, None);
+        } else {
+            assert_eq!(read.unwrap().0, key.bytes, "{data_id} after reload");
+        }
+    }
+    shown.extend(c.keys()?.into_iter().flat_map(|(d, a)| [d, a]));
+    shown.extend(
+        c.status_rows()?
+            .into_iter()
+            .map(|(k, v)| format!("{k}: {v}")),
+    );
+
+    // The server goes away: writes fail with an error logged; a reload fails and says so.
+    server.stop();
+    let late = rng.bytes(24);
+    ensure!(
+        !c.remove("leak-aes32", Some("root@localhost")),
+        "remove with the server down"
+    );
+    ensure!(
+        !c.store("leak-late", None, &late, "AES"),
+        "store with the server down"
+    );
+    ensure!(
+        !c.generate("leak-late-gen", None, "SECRET", 64),
+        "generate with the server down"
+    );
+    ensure!(
+        !c.keyring_load(&plugin_dir, &data_dir),
+        "reload with the server down"
+    );
+    shown.extend(
+        c.status_rows()?
+            .into_iter()
+            .map(|(k, v)| format!("{k}: {v}")),
+    );
+
+    let logged = registry::log_lines();
+    let errors = logged.iter().filter(|(severity, _)| *severity == 1).count();
+    ensure!(
+        errors >= 6,
+        "each refused call logged an error: {logged:#?}"
+    );
+    let mut lines: Vec<String> = logged
+        .into_iter()
+        .map(|(severity, line)| format!("{severity}: {line}"))
+        .collect();
+    lines.extend(shown);
+    let mut all_keys: Vec<Key> = keys.into_iter().map(|(_, _, k)| k).collect();
+    all_keys.extend([
+        Key::new("duplicate store", &duplicate),
+        Key::new("short AES", &short),
+        Key::new("store while down", &late),
+    ]);
+    assert_no_leak(&lines, &all_keys);
+    c.shutdown()
+}
