@@ -134,18 +134,21 @@ impl FastPeer {
         self.config_json_for(self.port)
     }
 
-    /// Adds `count` active AES-256 keys named `<prefix><i>` straight into the store, in the
-    /// Object Group `group` if given: a quick fill for load benchmarks. Returns their ids.
-    pub fn populate(&self, count: usize, prefix: &str, group: Option<&str>) -> Vec<String> {
+    /// Adds active AES-256 keys named `<prefix><i>` for each `i` in `range` straight into
+    /// the store, in the Object Group `group` if given: a quick fill for load benchmarks.
+    /// Key `i`'s material is [`populated_material`]`(i)`. Returns their ids.
+    pub fn populate(
+        &self,
+        range: std::ops::Range<usize>,
+        prefix: &str,
+        group: Option<&str>,
+    ) -> Vec<String> {
         let mut objects = self.shared.objects.write().expect("not poisoned");
-        (0..count)
+        range
             .map(|i| {
-                let mut material = [0u8; 32];
-                material[..8].copy_from_slice(&(i as u64).to_be_bytes());
-                material[8] = 0xA5;
                 objects.insert(Object {
                     object_type: SYMMETRIC_KEY,
-                    object: aes_object(&material),
+                    object: aes_object(&populated_material(i)),
                     attributes: key_attributes(&format!("{prefix}{i}"), group),
                     state: ACTIVE,
                 })
@@ -196,6 +199,14 @@ impl Drop for FastPeer {
             let _ = socket.shutdown(Shutdown::Both);
         }
     }
+}
+
+/// The AES-256 material [`FastPeer::populate`] gives key `i`: distinct per key, so a
+/// reader can check it got the right one.
+pub fn populated_material(i: usize) -> [u8; 32] {
+    let mut material = [0xA5u8; 32];
+    material[..8].copy_from_slice(&(i as u64).to_be_bytes());
+    material
 }
 
 /// A Raw AES Symmetric Key structure, as the keyring registers one.

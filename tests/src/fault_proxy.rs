@@ -16,6 +16,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+/// A named thread body of one proxied connection.
+type Task<'a> = (&'static str, Box<dyn FnOnce() + Send + 'a>);
+
 /// How often blocked reads, writes and waits look at the stop and close flags.
 const POLL: Duration = Duration::from_millis(50);
 /// Loopback connects either succeed or fail at once; this only bounds a full backlog.
@@ -361,7 +364,7 @@ fn serve(shared: &Shared, client: TcpStream, epoch: u64) {
     let (down_tx, down_rx) = mpsc::sync_channel(QUEUE);
     let c = &*conn;
     thread::scope(|scope| {
-        let tasks: [(&str, Box<dyn FnOnce() + Send + '_>); 3] = [
+        let tasks: [Task<'_>; 3] = [
             (
                 "fault-proxy-c2s-read",
                 Box::new(move || read_side(shared, c, Direction::ClientToServer, up_tx)),

@@ -20,10 +20,13 @@ fn certificate_valid(from: i32, until: i32) -> Result<String> {
     Ok(params.self_signed(&key)?.pem())
 }
 
+/// Changes the valid configuration (and may write files into the directory).
+type Edit = Box<dyn Fn(&mut Value, &Path) -> Result<()>>;
+
 struct Case {
     what: &'static str,
     /// Changes the valid configuration (and may write files into the directory).
-    edit: Box<dyn Fn(&mut Value, &Path) -> Result<()>>,
+    edit: Edit,
     /// The field the message must name.
     field: &'static str,
     /// The file the message must name: the configuration, or the file a field points to.
@@ -43,14 +46,14 @@ fn write(dir: &Path, name: &str, text: &str) -> Result<PathBuf> {
     Ok(path)
 }
 
-fn set(field: &'static str, value: Value) -> Box<dyn Fn(&mut Value, &Path) -> Result<()>> {
+fn set(field: &'static str, value: Value) -> Edit {
     Box::new(move |json, _| {
         json[field] = value.clone();
         Ok(())
     })
 }
 
-fn remove(field: &'static str) -> Box<dyn Fn(&mut Value, &Path) -> Result<()>> {
+fn remove(field: &'static str) -> Edit {
     Box::new(move |json, _| {
         json.as_object_mut().expect("object").remove(field);
         Ok(())
@@ -61,7 +64,7 @@ fn file_with(
     field: &'static str,
     name: &'static str,
     text: impl Fn(&Path) -> Result<String> + 'static,
-) -> Box<dyn Fn(&mut Value, &Path) -> Result<()>> {
+) -> Edit {
     Box::new(move |json, dir| {
         let path = write(dir, name, &text(dir)?)?;
         json[field] = path.to_string_lossy().into_owned().into();

@@ -4,6 +4,7 @@
 use kmip_keyring_core::keyring::LoadStrategy;
 use kmip_keyring_core::{
     Connection, KeyringError, KeyringLogic, LogLevel, Platform, Settings, TransportError,
+    VendorProfile,
 };
 use kmip_keyring_tests::ttlv::*;
 use std::cell::RefCell;
@@ -90,12 +91,23 @@ fn empty_locate() -> Vec<u8> {
     response(1, 4, vec![success(op::LOCATE, None, vec![])])
 }
 
+/// The answer to a load's first request: one Locate per object type, in one message.
+fn empty_locates() -> Vec<u8> {
+    response(
+        1,
+        4,
+        vec![
+            success(op::LOCATE, Some(0), vec![]),
+            success(op::LOCATE, Some(1), vec![]),
+        ],
+    )
+}
+
 #[test]
 fn one_connection_serves_many_operations() {
     let (mut logic, platform) = keyring();
     platform.respond(discover_versions_response(&[(1, 4)]));
-    platform.respond(empty_locate());
-    platform.respond(empty_locate());
+    platform.respond(empty_locates());
     logic.load_all().unwrap();
     for uid in ["1", "2"] {
         platform.respond(response(
@@ -139,41 +151,91 @@ fn one_connection_serves_many_operations() {
 fn a_broken_reused_connection_is_reopened_and_a_read_retried_once() {
     let (mut logic, platform) = keyring();
     platform.respond(discover_versions_response(&[(1, 4)]));
-    platform.respond(empty_locate());
-    platform.respond(empty_locate());
+    platform.respond(empty_locates());
     logic.load_all().unwrap();
     // The server dropped the idle connection: the next Locate fails, is retried on a
     // fresh connection (with a new Discover Versions) and succeeds.
     platform.fail(TransportError::Closed);
     platform.respond(discover_versions_response(&[(1, 2)]));
-    platform.respond(response(1, 2, vec![success(op::LOCATE, None, vec![])]));
-    platform.respond(response(1, 2, vec![success(op::LOCATE, None, vec![])]));
+    platform.respond(response(
+        1,
+        2,
+        vec![
+            success(op::LOCATE, Some(0), vec![]),
+            success(op::LOCATE, Some(1), vec![]),
+        ],
+    ));
     logic.load_all().unwrap();
     assert_eq!(platform.opened(), 2);
     assert_eq!(logic.status().protocol_version.as_deref(), Some("1.2"));
 }
 
+fn keyring_with(profile: VendorProfile) -> (KeyringLogic<MemoryPlatform>, MemoryPlatform) {
+    let platform = MemoryPlatform::default();
+    let mut logic = KeyringLogic::with_profile(platform.clone(), profile);
+    logic.configure(Settings::default()).unwrap();
+    (logic, platform)
+}
+
+fn registers(platform: &MemoryPlatform) -> usize {
+    platform
+        .operations()
+        .iter()
+        .filter(|op| **op == op::REGISTER)
+        .count()
+}
+
 #[test]
-fn a_write_is_never_resent_after_a_transport_failure() {
+fn a_register_whose_answer_was_lost_is_sent_once_more_on_a_fresh_connection() {
     let (mut logic, platform) = keyring();
     platform.respond(discover_versions_response(&[(1, 4)]));
-    platform.respond(empty_locate());
-    platform.respond(empty_locate());
+    platform.respond(empty_locates());
     logic.load_all().unwrap();
+    platform.fail(TransportError::Timeout("receiving".into()));
+    // The second attempt, on a new connection (the next server, in production).
+    platform.respond(discover_versions_response(&[(1, 4)]));
+    platform.respond(response(
+        1,
+        4,
+        vec![success(
+            op::REGISTER,
+            None,
+            vec![text(tag::UNIQUE_IDENTIFIER, "8")],
+        )],
+    ));
+    platform.respond(response(
+        1,
+        4,
+        vec![success(
+            op::ACTIVATE,
+            None,
+            vec![text(tag::UNIQUE_IDENTIFIER, "8")],
+        )],
+    ));
+    assert_eq!(logic.store("a", "", "AES", &[1; 16]).unwrap(), "8");
+    assert_eq!(registers(&platform), 2, "one lost, one answered");
+    assert_eq!(platform.opened(), 2);
+}
+
+#[test]
+fn with_unique_names_a_lost_register_is_never_resent() {
+    let (mut logic, platform) = keyring_with(kmip_keyring_core::vendor::FORTANIX);
+    platform.respond(discover_versions_response(&[(1, 4)]));
+    platform.respond(empty_locates());
+    logic.load_all().unwrap();
+    // Fortanix locates the name first, then registers.
+    platform.respond(empty_locate());
     platform.fail(TransportError::Timeout("receiving".into()));
     let err = logic.store("a", "", "AES", &[1; 16]).unwrap_err();
     assert!(
         matches!(err, KeyringError::Transport(TransportError::Timeout(_))),
         "{err:?}"
     );
-    let registers = platform
-        .operations()
-        .iter()
-        .filter(|op| **op == op::REGISTER)
-        .count();
     assert_eq!(
-        registers, 1,
-        "a Register whose answer was lost may have happened: never resend it"
+        registers(&platform),
+        1,
+        "a Register whose answer was lost may have happened: where names are unique, \
+         a second one would clash with it"
     );
     // The next operation opens a fresh connection.
     platform.respond(discover_versions_response(&[(1, 4)]));
@@ -280,7 +342,20 @@ fn load_five(strategy: LoadStrategy) -> (Vec<String>, Vec<Vec<u32>>) {
         .unwrap();
     let ids = ["1", "2", "3", "4", "5"];
     platform.respond(discover_versions_response(&[(1, 4)]));
-    platform.respond(locate_answer(&ids[..3]));
+    // The first pages of both object types in one message, then the rest of the keys.
+    let found = |ids: &[&str]| {
+        ids.iter()
+            .map(|i| text(tag::UNIQUE_IDENTIFIER, i))
+            .collect()
+    };
+    platform.respond(response(
+        1,
+        4,
+        vec![
+            success(op::LOCATE, Some(0), found(&ids[..3])),
+            success(op::LOCATE, Some(1), vec![]),
+        ],
+    ));
     platform.respond(locate_answer(&ids[3..]));
     match strategy {
         LoadStrategy::Batched => {
@@ -301,7 +376,6 @@ fn load_five(strategy: LoadStrategy) -> (Vec<String>, Vec<Vec<u32>>) {
             }
         }
     }
-    platform.respond(locate_answer(&[]));
     let names = logic
         .load_all()
         .unwrap()
@@ -331,27 +405,27 @@ fn per_object_loading_sends_two_messages_per_key_and_batched_loading_one_per_bat
 
     let (names, messages) = load_five(LoadStrategy::Batched);
     assert_eq!(names, expected);
-    // Discover Versions, two Locate pages, ceil(5 / 2) batches, the Secret Data Locate.
+    // Discover Versions, the first Locate pages of both types in one message, the second
+    // AES page, ceil(5 / 2) batches.
     let batch = |n: usize| [op::GET, op::GET_ATTRIBUTES].repeat(n);
+    let first_pages = vec![op::LOCATE, op::LOCATE];
     assert_eq!(
         messages,
         vec![
             vec![op::DISCOVER_VERSIONS],
-            locate.clone(),
+            first_pages.clone(),
             locate.clone(),
             batch(2),
             batch(2),
             batch(1),
-            locate.clone(),
         ]
     );
 
     let (names, messages) = load_five(LoadStrategy::PerObject);
     assert_eq!(names, expected);
     // The same Locates; then a Get message and a Get Attributes message per key.
-    let mut per_object = vec![vec![op::DISCOVER_VERSIONS], locate.clone(), locate.clone()];
+    let mut per_object = vec![vec![op::DISCOVER_VERSIONS], first_pages, locate];
     per_object.extend((0..5).flat_map(|_| [vec![op::GET], vec![op::GET_ATTRIBUTES]]));
-    per_object.push(locate);
     assert_eq!(messages, per_object);
-    assert_eq!(messages.len(), 1 + 3 + 2 * 5);
+    assert_eq!(messages.len(), 1 + 2 + 2 * 5);
 }

@@ -38,6 +38,19 @@ fn kmip14_peer() -> ScriptedPeer {
     peer
 }
 
+/// The answer to a load's first request, one Locate per object type in one message,
+/// finding nothing.
+fn both_locates_empty(minor: i32) -> Vec<u8> {
+    response(
+        1,
+        minor,
+        vec![
+            success(op::LOCATE, Some(0), vec![]),
+            success(op::LOCATE, Some(1), vec![]),
+        ],
+    )
+}
+
 fn uid_payload(uid: &str) -> Vec<Item> {
     vec![text(tag::UNIQUE_IDENTIFIER, uid)]
 }
@@ -60,8 +73,7 @@ fn guest_error(result: Result<impl std::fmt::Debug, SandboxError>) -> KeyringErr
 #[test]
 fn discover_versions_is_the_first_request_and_1_4_is_chosen() {
     let peer = kmip14_peer();
-    peer.respond(response(1, 4, vec![success(op::LOCATE, None, vec![])]));
-    peer.respond(response(1, 4, vec![success(op::LOCATE, None, vec![])]));
+    peer.respond(both_locates_empty(4));
     let (mut sb, _) = sandbox(&peer, None);
     assert!(sb.load_all().unwrap().is_empty());
     let requests = peer.requests();
@@ -315,8 +327,23 @@ fn load_pages_locate_and_batches_get_with_get_attributes() {
             )],
         )
     };
-    // Page size 2: a full page asks for the next one.
-    peer.respond(locate(&["a", "b"]));
+    // Page size 2: the first pages of both types in one message; a full page asks for
+    // the next one.
+    peer.respond(response(
+        1,
+        4,
+        vec![
+            success(
+                op::LOCATE,
+                Some(0),
+                vec![
+                    text(tag::UNIQUE_IDENTIFIER, "a"),
+                    text(tag::UNIQUE_IDENTIFIER, "b"),
+                ],
+            ),
+            success(op::LOCATE, Some(1), vec![]),
+        ],
+    ));
     peer.respond(locate(&["c"]));
     peer.respond(response(
         1,
@@ -330,7 +357,6 @@ fn load_pages_locate_and_batches_get_with_get_attributes() {
             named_attributes("c", 5, "key-c", None),
         ],
     ));
-    peer.respond(locate(&[]));
     let (mut sb, _) = sandbox(&peer, Some("grp"));
     let keys = sb.load_all().unwrap();
     assert_eq!(peer.pending(), 0);
@@ -394,7 +420,7 @@ fn load_pages_locate_and_batches_get_with_get_attributes() {
             .integer(),
         Some(6)
     );
-    let (_, secret_locate) = &request_items(&requests[4]).unwrap()[0];
+    let (_, secret_locate) = &request_items(&requests[1]).unwrap()[1];
     assert_eq!(
         attr(&attributes(secret_locate), "Object Type").enumeration(),
         Some(7)
@@ -528,8 +554,7 @@ fn a_server_without_discover_versions_is_spoken_to_in_kmip_1_0() {
             "",
         )],
     ));
-    peer.respond(response(1, 0, vec![success(op::LOCATE, None, vec![])]));
-    peer.respond(response(1, 0, vec![success(op::LOCATE, None, vec![])]));
+    peer.respond(both_locates_empty(0));
     let (mut sb, _) = sandbox(&peer, None);
     sb.load_all().unwrap();
     let (_, locate) = &request_items(&peer.requests()[1]).unwrap()[0];
@@ -567,8 +592,7 @@ fn garbage_and_mismatched_answers_are_malformed_responses_not_traps() {
     ));
     // The instance is intact: a good exchange works afterwards.
     peer.respond(discover_versions_response(&[(1, 4)]));
-    peer.respond(response(1, 4, vec![success(op::LOCATE, None, vec![])]));
-    peer.respond(response(1, 4, vec![success(op::LOCATE, None, vec![])]));
+    peer.respond(both_locates_empty(4));
     assert!(sb.load_all().unwrap().is_empty());
 }
 

@@ -33,7 +33,7 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             object_group: None,
-            locate_page_size: 1000,
+            locate_page_size: 10_000,
             fetch_batch_size: 100,
             strategy: LoadStrategy::default(),
         }
@@ -133,15 +133,15 @@ impl<P: Platform> KeyringLogic<P> {
     /// Reads every Symmetric Key and Secret Data object in the configured group.
     pub fn load_all(&mut self) -> Result<Vec<KeyEntry>, KeyringError> {
         let settings = self.settings()?;
+        let mut kinds = vec![(ObjectType::SymmetricKey, KeyType::Aes)];
+        if self.profile.secret_data {
+            kinds.push((ObjectType::SecretData, KeyType::Secret));
+        }
+        let types: Vec<ObjectType> = kinds.iter().map(|(t, _)| *t).collect();
+        let first_pages = self.locate_first_pages(&types, &settings)?;
         let mut entries = Vec::new();
-        for (object_type, key_type) in [
-            (ObjectType::SymmetricKey, KeyType::Aes),
-            (ObjectType::SecretData, KeyType::Secret),
-        ] {
-            if key_type == KeyType::Secret && !self.profile.secret_data {
-                continue;
-            }
-            let ids = self.locate_all(object_type, &settings)?;
+        for ((object_type, key_type), first_page) in kinds.into_iter().zip(first_pages) {
+            let ids = self.locate_rest(object_type, &settings, first_page)?;
             match settings.strategy {
                 LoadStrategy::Batched => {
                     for chunk in ids.chunks(settings.fetch_batch_size as usize) {
@@ -162,43 +162,83 @@ impl<P: Platform> KeyringLogic<P> {
         Ok(entries)
     }
 
-    /// Locate, paged by Maximum Items / Offset Items where the version allows it.
-    fn locate_all(
+    /// One Locate request for page `offset` of `object_type`, paged by Maximum Items /
+    /// Offset Items where the version allows it.
+    fn locate_request(
+        object_type: ObjectType,
+        settings: &Settings,
+        paged: bool,
+        offset: usize,
+    ) -> request::RequestPayload<'_> {
+        let group = settings.object_group.as_deref();
+        let page = i32::try_from(settings.locate_page_size).unwrap_or(i32::MAX);
+        let offset = i32::try_from(offset).unwrap_or(i32::MAX);
+        if paged {
+            request::locate(object_type, group, Some(page), Some(offset))
+        } else {
+            request::locate(object_type, group, None, None)
+        }
+    }
+
+    /// The first Locate page of every object type, all in one request message (a round
+    /// trip saved per type).
+    fn locate_first_pages(
+        &mut self,
+        types: &[ObjectType],
+        settings: &Settings,
+    ) -> Result<Vec<Vec<String>>, KeyringError> {
+        let paged = self
+            .session
+            .ensure_open(&mut self.platform)?
+            .has_offset_items();
+        let items = self.session.exchange(
+            &mut self.platform,
+            || {
+                types
+                    .iter()
+                    .map(|t| Self::locate_request(*t, settings, paged, 0))
+                    .collect()
+            },
+            Idempotence::Retry,
+        )?;
+        if items.len() != types.len() {
+            let received = items.len();
+            return Err(first_failure(items).unwrap_or_else(|| {
+                KeyringError::MalformedResponse(format!(
+                    "{received} items answer a batch of {} Locates",
+                    types.len()
+                ))
+            }));
+        }
+        items.into_iter().map(located_ids).collect()
+    }
+
+    /// The pages after the first, while the last one was full.
+    fn locate_rest(
         &mut self,
         object_type: ObjectType,
         settings: &Settings,
+        mut ids: Vec<String>,
     ) -> Result<Vec<String>, KeyringError> {
-        let group = settings.object_group.as_deref();
-        let page = i32::try_from(settings.locate_page_size).unwrap_or(i32::MAX);
-        let mut ids: Vec<String> = Vec::new();
+        let page = settings.locate_page_size as usize;
+        let mut last_page = ids.len();
         loop {
             let paged = self
                 .session
                 .ensure_open(&mut self.platform)?
                 .has_offset_items();
-            let offset = i32::try_from(ids.len()).unwrap_or(i32::MAX);
-            let items = self.session.exchange(
-                &mut self.platform,
-                || {
-                    let (max, off) = if paged {
-                        (Some(page), Some(offset))
-                    } else {
-                        (None, None)
-                    };
-                    vec![request::locate(object_type, group, max, off)]
-                },
-                Idempotence::Retry,
-            )?;
-            let found = match single_payload(items, Operation::Locate)? {
-                Some(ResponsePayload::Locate(p)) => p.unique_identifiers,
-                None => Vec::new(),
-                Some(_) => return Err(wrong_payload(Operation::Locate)),
-            };
-            let count = found.len();
-            ids.extend(found.into_iter().map(|u| u.0));
-            if !paged || count < page as usize {
+            if !paged || last_page < page {
                 return Ok(ids);
             }
+            let offset = ids.len();
+            let mut items = self.session.exchange(
+                &mut self.platform,
+                || vec![Self::locate_request(object_type, settings, paged, offset)],
+                Idempotence::Retry,
+            )?;
+            let found = located_ids(items.remove(0))?;
+            last_page = found.len();
+            ids.extend(found);
         }
     }
 
@@ -447,30 +487,19 @@ impl<P: Platform> KeyringLogic<P> {
             Err(e) => e,
         };
         if matches!(first, KeyringError::Transport(_)) {
-            match self.state_of(object_id) {
-                Ok(Some(State::Active)) => {
-                    self.platform.log(
-                        LogLevel::Info,
-                        &format!(
-                            "the answer to activating '{data_id}' was lost ({first}); \
-                             object {object_id} is Active, so the key is stored"
-                        ),
-                    );
-                    return Ok(());
-                }
-                Ok(Some(State::PreActive)) => {
-                    if self.activate(object_id).is_ok() {
-                        self.platform.log(
-                            LogLevel::Info,
-                            &format!(
-                                "activating '{data_id}' succeeded on the second attempt \
-                                 after: {first}"
-                            ),
-                        );
-                        return Ok(());
-                    }
-                }
-                _ => {}
+            let completed = match self.state_of(object_id) {
+                Ok(Some(State::Active)) => Some(format!(
+                    "the answer to activating '{data_id}' was lost ({first}); \
+                     object {object_id} is Active, so the key is stored"
+                )),
+                Ok(Some(State::PreActive)) => self.activate(object_id).ok().map(|()| {
+                    format!("activating '{data_id}' succeeded on the second attempt after: {first}")
+                }),
+                _ => None,
+            };
+            if let Some(message) = completed {
+                self.platform.log(LogLevel::Info, &message);
+                return Ok(());
             }
         }
         Err(self.undo_register(object_id, data_id, first))
@@ -663,6 +692,16 @@ fn single_payload(
     operation: Operation,
 ) -> Result<Option<ResponsePayload>, KeyringError> {
     crate::kmip::response::payload_of(items.remove(0), operation)
+}
+
+fn located_ids(item: BatchItem) -> Result<Vec<String>, KeyringError> {
+    match crate::kmip::response::payload_of(item, Operation::Locate)? {
+        Some(ResponsePayload::Locate(p)) => {
+            Ok(p.unique_identifiers.into_iter().map(|u| u.0).collect())
+        }
+        None => Ok(Vec::new()),
+        Some(_) => Err(wrong_payload(Operation::Locate)),
+    }
 }
 
 fn single_checked(item: BatchItem, operation: Operation) -> Result<(), KeyringError> {

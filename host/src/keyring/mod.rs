@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use zeroize::Zeroizing;
 
 /// Identifiers per Locate page.
-const LOCATE_PAGE_SIZE: u32 = 1000;
+const LOCATE_PAGE_SIZE: u32 = 10_000;
 /// Objects per batched Get / Get Attributes request.
 const FETCH_BATCH_SIZE: u32 = 100;
 

@@ -2,6 +2,7 @@
 //! enumerations and attributes where they fit. Own types fill the crate's gaps: Secret Data,
 //! multi-item batches, KMIP 1.3/1.4 headers, Locate paging, zeroized key material.
 
+mod framing;
 pub mod request;
 pub mod response;
 pub mod secret_bytes;

@@ -4,6 +4,7 @@
 //! Managed objects include Secret Data, which kmip-protocol lacks; key material decodes into
 //! [`SecretBytes`], wiped on drop.
 
+use super::framing;
 use super::secret_bytes::SecretBytes;
 use super::version::ProtocolVersion;
 use crate::error::{KeyringError, ServerFailure};
@@ -323,8 +324,13 @@ impl DiscoverVersionsPayload {
 }
 
 /// Decodes a response message; any decoding failure is a malformed response.
+///
+/// The bytes go through [`framing::check`] first: `kmip-ttlv` and `kmip-protocol` crash on
+/// some hostile input (lying lengths, unknown attributes with structured values), so they
+/// only ever see a well-framed message that holds none of the attributes we do not read.
 pub fn decode(bytes: &[u8]) -> Result<ResponseMessage, KeyringError> {
-    kmip_ttlv::from_slice::<ResponseMessage>(bytes)
+    let framed = framing::check(bytes)?;
+    kmip_ttlv::from_slice::<ResponseMessage>(&framed)
         .map_err(|e| KeyringError::MalformedResponse(e.to_string()))
 }
 
