@@ -3,6 +3,8 @@ prints what it sees as JSON, so tests can check what the component left on the s
 
 usage: witness.py HOST PORT CERT KEY CA get UID...
        witness.py HOST PORT CERT KEY CA register-aes NAME HEXKEY [GROUP]
+       witness.py HOST PORT CERT KEY CA register-aes-preactive NAME HEXKEY
+           (registered but never activated, as a store interrupted by a crash leaves it)
 """
 import json
 import sys
@@ -63,7 +65,7 @@ def main():
                 attributes=[factory.create_attribute(enums.AttributeType.OBJECT_TYPE, object_type)]
             )
             print(json.dumps(found))
-        elif command == "register-aes":
+        elif command in ("register-aes", "register-aes-preactive"):
             name, hexkey = args[0], args[1]
             key_obj = objects.SymmetricKey(
                 enums.CryptographicAlgorithm.AES,
@@ -75,7 +77,8 @@ def main():
             if len(args) > 2:
                 key_obj.object_groups = [objects.ObjectGroup(args[2])] if hasattr(objects, "ObjectGroup") else []
             uid = client.register(key_obj)
-            client.activate(uid)
+            if command == "register-aes":
+                client.activate(uid)
             print(json.dumps({"uid": uid}))
         else:
             raise SystemExit("unknown command " + command)

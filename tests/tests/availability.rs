@@ -314,3 +314,47 @@ fn a_client_key_readable_by_others_is_warned_about() -> Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn preactive_objects_left_by_an_interrupted_store_are_skipped_on_load_with_a_warning() -> Result<()>
+{
+    let server = PyKmip::start()?;
+    let full = key_bytes(1);
+    let half = key_bytes(2);
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let active = server.witness(&["register-aes", "stored", &hex(&full)])?;
+    let preactive = server.witness(&["register-aes-preactive", "half-stored", &hex(&half)])?;
+    let preactive_id = preactive["uid"].as_str().context("uid")?.to_owned();
+    let seen = server.witness(&["get", &preactive_id])?;
+    assert_eq!(seen[0]["state"], "PRE_ACTIVE");
+
+    let dir = tempfile::tempdir()?;
+    let (keyring, log) = load(config_from(&server.config_json(None), dir.path())?);
+    let keyring = keyring?;
+    let names: Vec<String> = keyring.key_ids().into_iter().map(|k| k.data_id).collect();
+    assert_eq!(names, ["stored"], "only the Active object is a key");
+    assert_eq!(
+        keyring.fetch("stored", "").context("stored")?.object_id,
+        active["uid"].as_str().context("uid")?
+    );
+    let warned = warnings(&log);
+    assert!(
+        warned
+            .iter()
+            .any(|w| w.contains(&format!("KMIP object {preactive_id}"))
+                && w.contains("'half-stored'")
+                && w.contains("PreActive")),
+        "{warned:?}"
+    );
+    // The name is free for a real store, which then loads.
+    keyring.store("half-stored", "", "AES", &half)?;
+    let (reloaded, _) = load(config_from(&server.config_json(None), dir.path())?);
+    assert_eq!(
+        *reloaded?
+            .fetch("half-stored", "")
+            .context("stored now")?
+            .data,
+        half
+    );
+    Ok(())
+}
