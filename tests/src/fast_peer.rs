@@ -370,18 +370,13 @@ fn operate(op: u32, payload: &Item, shared: &Shared) -> Outcome {
     use ttlv::op as o;
     let objects = &shared.objects;
     match op {
-        o::DISCOVER_VERSIONS => Ok([(1, 4), (1, 3), (1, 2), (1, 1), (1, 0)]
-            .iter()
-            .map(|(major, minor)| {
-                st(
-                    tag::PROTOCOL_VERSION,
-                    vec![
-                        int(tag::PROTOCOL_VERSION_MAJOR, *major),
-                        int(tag::PROTOCOL_VERSION_MINOR, *minor),
-                    ],
-                )
-            })
-            .collect()),
+        o::DISCOVER_VERSIONS => Ok(ttlv::protocol_versions(&[
+            (1, 4),
+            (1, 3),
+            (1, 2),
+            (1, 1),
+            (1, 0),
+        ])),
         o::REGISTER => {
             let object_type = payload
                 .child(tag::OBJECT_TYPE)

@@ -341,9 +341,9 @@ pub fn failure(operation: u32, id: Option<u32>, reason: u32, message: &str) -> I
     st(tag::BATCH_ITEM, children)
 }
 
-/// The Discover Versions answer of a server that speaks the given versions.
-pub fn discover_versions_response(versions: &[(i32, i32)]) -> Vec<u8> {
-    let payload = versions
+/// A Discover Versions payload listing the given (major, minor) versions.
+pub fn protocol_versions(versions: &[(i32, i32)]) -> Vec<Item> {
+    versions
         .iter()
         .map(|(ma, mi)| {
             st(
@@ -354,7 +354,12 @@ pub fn discover_versions_response(versions: &[(i32, i32)]) -> Vec<u8> {
                 ],
             )
         })
-        .collect();
+        .collect()
+}
+
+/// The Discover Versions answer of a server that speaks the given versions.
+pub fn discover_versions_response(versions: &[(i32, i32)]) -> Vec<u8> {
+    let payload = protocol_versions(versions);
     response(1, 1, vec![success(op::DISCOVER_VERSIONS, None, payload)])
 }
 

@@ -466,14 +466,20 @@ impl<P: Platform> KeyringLogic<P> {
         }
     }
 
+    /// Sends one write request (never resent automatically) and checks its result.
+    fn write_once<'k>(
+        &mut self,
+        build: impl Fn() -> request::RequestPayload<'k>,
+    ) -> Result<(), KeyringError> {
+        let operation = build().operation();
+        let mut items =
+            self.session
+                .exchange(&mut self.platform, || vec![build()], Idempotence::Once)?;
+        single_checked(items.remove(0), operation)
+    }
+
     fn activate(&mut self, object_id: &str) -> Result<(), KeyringError> {
-        self.session
-            .exchange(
-                &mut self.platform,
-                || vec![request::activate(object_id)],
-                Idempotence::Once,
-            )
-            .and_then(|items| single_payload(items, Operation::Activate).map(|_| ()))
+        self.write_once(|| request::activate(object_id))
     }
 
     /// Activates the object just registered. When the answer is lost (the connection
@@ -526,15 +532,7 @@ impl<P: Platform> KeyringLogic<P> {
         data_id: &str,
         cause: KeyringError,
     ) -> KeyringError {
-        let destroyed = self
-            .session
-            .exchange(
-                &mut self.platform,
-                || vec![request::destroy(object_id)],
-                Idempotence::Once,
-            )
-            .and_then(|mut items| single_checked(items.remove(0), Operation::Destroy));
-        match destroyed {
+        match self.write_once(|| request::destroy(object_id)) {
             Ok(()) => self.platform.log(
                 LogLevel::Warning,
                 &format!("activating '{data_id}' failed; destroyed the new object {object_id}"),
@@ -582,15 +580,7 @@ impl<P: Platform> KeyringLogic<P> {
                 "object id must not be empty".into(),
             ));
         }
-        let revoke = |this: &mut Self| {
-            this.session
-                .exchange(
-                    &mut this.platform,
-                    || vec![request::revoke(object_id)],
-                    Idempotence::Once,
-                )
-                .and_then(|mut items| single_checked(items.remove(0), Operation::Revoke))
-        };
+        let revoke = |this: &mut Self| this.write_once(|| request::revoke(object_id));
         // A Revoke whose answer was lost is sent once more (on the next server, if this
         // one is gone): revoking twice only draws a refusal, which does not stop the
         // Destroy below.
@@ -620,15 +610,7 @@ impl<P: Platform> KeyringLogic<P> {
                 &format!("Revoke of KMIP object {object_id} failed ({e}); destroying it anyway"),
             );
         }
-        let destroy = |this: &mut Self| {
-            this.session
-                .exchange(
-                    &mut this.platform,
-                    || vec![request::destroy(object_id)],
-                    Idempotence::Once,
-                )
-                .and_then(|mut items| single_checked(items.remove(0), Operation::Destroy))
-        };
+        let destroy = |this: &mut Self| this.write_once(|| request::destroy(object_id));
         match destroy(self) {
             Err(e) if is_not_found(&e) => Ok(()),
             // The answer was lost: whether the object is gone decides what the caller's

@@ -587,8 +587,45 @@ fn timed<T>(f: impl FnOnce() -> Result<T>) -> Result<(T, Duration, Duration)> {
     Ok((value, wall.elapsed(), thread_cpu().saturating_sub(cpu)))
 }
 
-fn sandbox_ops(
-    sandbox: &mut Sandbox,
+/// The three keyring operations, as the sandboxed guest and the native core offer them.
+trait KeyOps {
+    fn store(&mut self, id: &str, key: &[u8]) -> Result<String>;
+    /// Returns the new object's id.
+    fn generate(&mut self, id: &str) -> Result<String>;
+    fn remove(&mut self, object_id: &str) -> Result<()>;
+}
+
+impl KeyOps for Sandbox {
+    fn store(&mut self, id: &str, key: &[u8]) -> Result<String> {
+        Sandbox::store(self, id, "", "AES", key).map_err(|e| anyhow::anyhow!("sandboxed: {e}"))
+    }
+    fn generate(&mut self, id: &str) -> Result<String> {
+        Sandbox::generate(self, id, "", "AES", 32)
+            .map(|k| k.object_id)
+            .map_err(|e| anyhow::anyhow!("sandboxed: {e}"))
+    }
+    fn remove(&mut self, object_id: &str) -> Result<()> {
+        Sandbox::remove(self, object_id).map_err(|e| anyhow::anyhow!("sandboxed: {e}"))
+    }
+}
+
+impl KeyOps for KeyringLogic<NativePlatform> {
+    fn store(&mut self, id: &str, key: &[u8]) -> Result<String> {
+        KeyringLogic::store(self, id, "", "AES", key).map_err(|e| anyhow::anyhow!("native: {e}"))
+    }
+    fn generate(&mut self, id: &str) -> Result<String> {
+        KeyringLogic::generate(self, id, "", "AES", 32)
+            .map(|k| k.object_id)
+            .map_err(|e| anyhow::anyhow!("native: {e}"))
+    }
+    fn remove(&mut self, object_id: &str) -> Result<()> {
+        KeyringLogic::remove(self, object_id).map_err(|e| anyhow::anyhow!("native: {e}"))
+    }
+}
+
+/// One round: store, generate, and remove both keys, each timed; kept unless warming up.
+fn ops_round(
+    ops: &mut impl KeyOps,
     tag: &str,
     i: usize,
     warm: bool,
@@ -596,13 +633,10 @@ fn sandbox_ops(
 ) -> Result<()> {
     let (store_id, gen_id) = (format!("ops-{tag}-s-{i}"), format!("ops-{tag}-g-{i}"));
     let key = [0x42u8; 32];
-    let err = |e| anyhow::anyhow!("sandboxed: {e}");
-    let (stored, store, store_cpu) =
-        timed(|| sandbox.store(&store_id, "", "AES", &key).map_err(err))?;
-    let (generated, generate, generate_cpu) =
-        timed(|| sandbox.generate(&gen_id, "", "AES", 32).map_err(err))?;
-    let ((), remove_a, cpu_a) = timed(|| sandbox.remove(&stored).map_err(err))?;
-    let ((), remove_b, cpu_b) = timed(|| sandbox.remove(&generated.object_id).map_err(err))?;
+    let (stored, store, store_cpu) = timed(|| ops.store(&store_id, &key))?;
+    let (generated, generate, generate_cpu) = timed(|| ops.generate(&gen_id))?;
+    let ((), remove_a, cpu_a) = timed(|| ops.remove(&stored))?;
+    let ((), remove_b, cpu_b) = timed(|| ops.remove(&generated))?;
     if warm {
         record(
             t,
@@ -622,32 +656,6 @@ fn record(t: &mut OpTimes, wall: [Duration; 4], cpu: [Duration; 4]) {
     t.remove_cpu.extend([cpu[2], cpu[3]]);
 }
 
-fn native_ops(
-    logic: &mut KeyringLogic<NativePlatform>,
-    tag: &str,
-    i: usize,
-    warm: bool,
-    t: &mut OpTimes,
-) -> Result<()> {
-    let (store_id, gen_id) = (format!("ops-{tag}-s-{i}"), format!("ops-{tag}-g-{i}"));
-    let key = [0x42u8; 32];
-    let err = |e| anyhow::anyhow!("native: {e}");
-    let (stored, store, store_cpu) =
-        timed(|| logic.store(&store_id, "", "AES", &key).map_err(err))?;
-    let (generated, generate, generate_cpu) =
-        timed(|| logic.generate(&gen_id, "", "AES", 32).map_err(err))?;
-    let ((), remove_a, cpu_a) = timed(|| logic.remove(&stored).map_err(err))?;
-    let ((), remove_b, cpu_b) = timed(|| logic.remove(&generated.object_id).map_err(err))?;
-    if warm {
-        record(
-            t,
-            [store, generate, remove_a, remove_b],
-            [store_cpu, generate_cpu, cpu_a, cpu_b],
-        );
-    }
-    Ok(())
-}
-
 /// Runs `iterations` rounds of store, generate, remove, remove on both paths, alternating
 /// which goes first so drift on a shared machine hits both alike.
 fn ops(target: &Target, runtime: &Arc<Runtime>, iterations: usize) -> Result<(OpTimes, OpTimes)> {
@@ -659,11 +667,11 @@ fn ops(target: &Target, runtime: &Arc<Runtime>, iterations: usize) -> Result<(Op
     for i in 0..iterations + warmup {
         let warm = i >= warmup;
         if i % 2 == 0 {
-            sandbox_ops(&mut sandbox, "w", i, warm, &mut wasm)?;
-            native_ops(&mut logic, "n", i, warm, &mut native)?;
+            ops_round(&mut sandbox, "w", i, warm, &mut wasm)?;
+            ops_round(&mut logic, "n", i, warm, &mut native)?;
         } else {
-            native_ops(&mut logic, "n", i, warm, &mut native)?;
-            sandbox_ops(&mut sandbox, "w", i, warm, &mut wasm)?;
+            ops_round(&mut logic, "n", i, warm, &mut native)?;
+            ops_round(&mut sandbox, "w", i, warm, &mut wasm)?;
         }
     }
     Ok((wasm, native))
@@ -892,14 +900,14 @@ fn profile(what: &str) -> Result<()> {
             let mut sandbox = target.sandbox(&runtime, &counters);
             let mut times = OpTimes::new();
             for i in 0..rounds {
-                sandbox_ops(&mut sandbox, "w", i, true, &mut times)?;
+                ops_round(&mut sandbox, "w", i, true, &mut times)?;
             }
         }
         "ops-native" => {
             let mut logic = target.native(LoadStrategy::Batched, &counters)?;
             let mut times = OpTimes::new();
             for i in 0..rounds {
-                native_ops(&mut logic, "n", i, true, &mut times)?;
+                ops_round(&mut logic, "n", i, true, &mut times)?;
             }
         }
         "fill-wasm" | "fill-native" => {
