@@ -24,13 +24,34 @@ pub trait LogSink: Send + Sync {
     fn log(&self, level: LogLevel, message: &str);
 }
 
+/// The message as one line: every control character (newline, carriage return, escape)
+/// becomes a space, so that text from a key name or a server cannot forge log lines.
+pub fn one_line(message: &str) -> String {
+    message
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// Writes `[component_keyring_kmip] Level: message` as one line to standard error. Never
+/// panics: a failed write (a full disk, a closed pipe) loses the line, nothing else
+/// (`eprintln!` panics there, and a panic inside a panic hook aborts the process).
+pub fn write_stderr(level: LogLevel, message: &str) {
+    use std::io::Write;
+    let line = format!(
+        "[component_keyring_kmip] {level:?}: {}\n",
+        one_line(message)
+    );
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+}
+
 /// Writes lines to standard error, prefixed with the component name.
 #[derive(Debug, Default)]
 pub struct StderrLog;
 
 impl LogSink for StderrLog {
     fn log(&self, level: LogLevel, message: &str) {
-        eprintln!("[component_keyring_kmip] {level:?}: {message}");
+        write_stderr(level, message);
     }
 }
 
@@ -56,5 +77,18 @@ impl LogSink for MemoryLog {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push((level, message.to_owned()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_message_becomes_exactly_one_line() {
+        assert_eq!(
+            one_line("key 'a\nFAKE [ERROR] line'\r\x1b[31m"),
+            "key 'a FAKE [ERROR] line'  [31m"
+        );
     }
 }

@@ -34,6 +34,20 @@ pub fn chroot() -> Result<PathBuf, String> {
     .clone()
 }
 
+/// Runs `scenario`, the test named `test`, when the chroot can be had. Without it the test
+/// is recorded as skipped (see [`crate::record_skip`]), or fails where `KMIP_REQUIRE_MYSQLD`
+/// is set, as CI sets it.
+pub fn with_mysqld(test: &str, scenario: impl FnOnce() -> Result<()>) -> Result<()> {
+    if let Err(reason) = chroot() {
+        if std::env::var_os("KMIP_REQUIRE_MYSQLD").is_some() {
+            bail!("KMIP_REQUIRE_MYSQLD is set but the MySQL chroot is unavailable: {reason}");
+        }
+        crate::record_skip(test, &format!("no MySQL chroot on this machine ({reason})"));
+        return Ok(());
+    }
+    scenario()
+}
+
 /// How the component is named to mysqld.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ManifestForm {

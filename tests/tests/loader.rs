@@ -576,3 +576,129 @@ fn a_trapping_guest_fails_the_c_abi_call_and_keeps_the_cache() -> Result<()> {
         .any(|(s, l)| *s == 1 && l.contains("divide by zero")));
     c.shutdown()
 }
+
+#[test]
+fn deinit_takes_no_registry_lock_with_or_without_the_lock_free_registry() -> Result<()> {
+    use kmip_keyring_tests::loader::{set_registry_form, RegistryForm};
+    let _turn = serial();
+    let server = PyKmip::start()?;
+    let install = Install::new(&server, None)?;
+    let log_service = "mysql_simple_error_log.mysql_server";
+
+    // MySQL 9.7: the error log and the lock-free registry are released through the latter.
+    set_registry_form(RegistryForm::WithNoLock);
+    let before = registry::locked_calls_under_write_lock();
+    let c = start(&install)?;
+    let guest_line = registry::log_lines()
+        .into_iter()
+        .map(|(_, l)| l)
+        .rfind(|l| l.starts_with("keyring guest: embedded"))
+        .expect("the load names its guest");
+    assert!(
+        guest_line.ends_with("precompiled at build time"),
+        "the default path deserializes the build's artifact: {guest_line}"
+    );
+    assert_eq!(registry::references(log_service), 1, "acquired by load");
+    assert_eq!(registry::references(registry::NO_LOCK_REGISTRY), 1);
+    c.shutdown()?;
+    assert_eq!(
+        registry::locked_calls_under_write_lock(),
+        before,
+        "deinit called the locking registry while mysqld held its write lock"
+    );
+    assert_eq!(registry::references(log_service), 0, "released in deinit");
+    assert_eq!(registry::references(registry::NO_LOCK_REGISTRY), 0);
+
+    // A server without it: the reference is left for the server's shutdown, and still no
+    // locking call is made under the write lock.
+    set_registry_form(RegistryForm::LockingOnly);
+    let c = start(&install);
+    let result = c.and_then(|c| c.shutdown());
+    let leftover = registry::references(log_service);
+    let locked_calls = registry::locked_calls_under_write_lock();
+    set_registry_form(RegistryForm::WithNoLock);
+    // The kept reference is the server's to drop at its own shutdown; drop it here so the
+    // next scenario starts from zero.
+    if leftover == 1 {
+        let p = registry::acquire(log_service).expect("registered");
+        registry::release(p);
+        registry::release(p);
+    }
+    result?;
+    assert_eq!(locked_calls, before);
+    assert_eq!(
+        leftover, 1,
+        "kept, not released through the locking registry"
+    );
+    Ok(())
+}
+
+#[test]
+fn a_refused_call_writes_nothing_of_the_callers() -> Result<()> {
+    let _turn = serial();
+    let server = PyKmip::start()?;
+    let install = Install::new(&server, Some("probes"))?;
+    let c = start(&install)?;
+    assert!(c.store("probe-key", None, &[9; 32], "AES"));
+    let p = c.abi_probes("probe-key");
+    for (name, (status, wrote)) in [
+        (
+            "fetch_length, NULL type size",
+            p.fetch_length_null_type_size,
+        ),
+        ("fetch, NULL data size", p.fetch_null_data_size),
+        ("keys get_length, NULL", p.keys_get_length_null),
+        (
+            "keys get, second buffer too small",
+            p.keys_get_second_too_small,
+        ),
+        (
+            "metadata get, second buffer too small",
+            p.metadata_get_second_too_small,
+        ),
+        ("aes get_size, usize::MAX bytes", p.aes_get_size_overflow),
+        ("aes encrypt, NULL written", p.aes_encrypt_null_written),
+    ] {
+        assert_ne!(status, 0, "{name}: refused");
+        assert!(!wrote, "{name}: nothing written");
+    }
+    c.shutdown()
+}
+
+#[test]
+fn directories_whose_names_are_not_utf8_load_and_loads_racing_acquire_the_log_once() -> Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let _turn = serial();
+    let server = PyKmip::start()?;
+    let install = Install::new(&server, Some("bytes"))?;
+    // A data dir named with a byte that is not UTF-8 (Unix paths are bytes).
+    let name = std::ffi::OsStr::from_bytes(b"data-\xff\xfe");
+    let odd = install.root.path().join(name);
+    std::fs::create_dir(&odd)?;
+    std::fs::copy(
+        install.data_dir.join("component_keyring_kmip.cnf"),
+        odd.join("component_keyring_kmip.cnf"),
+    )?;
+    let c = LoadedComponent::load_library(&install.plugin_dir.join("component_keyring_kmip.so"))?;
+    let plugin = format!("{}/", install.plugin_dir.display()).into_bytes();
+    let mut data = odd.as_os_str().as_bytes().to_vec();
+    data.push(b'/');
+    // Two loads at once, the first of the process: the error log is acquired once.
+    let (a, b) = std::thread::scope(|s| {
+        let first = s.spawn(|| c.keyring_load_bytes(&plugin, &data));
+        let second = s.spawn(|| c.keyring_load_bytes(&plugin, &data));
+        (first.join().unwrap(), second.join().unwrap())
+    });
+    assert!(a && b, "{:?}", registry::log_lines());
+    assert!(c.is_initialized());
+    assert_eq!(
+        registry::references("mysql_simple_error_log.mysql_server"),
+        1
+    );
+    c.shutdown()?;
+    assert_eq!(
+        registry::references("mysql_simple_error_log.mysql_server"),
+        0
+    );
+    Ok(())
+}

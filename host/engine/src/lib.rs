@@ -7,6 +7,22 @@ use wasmtime::{Config, Engine, OptLevel};
 /// Linear memory address space reserved per instance before it must move on growth.
 const MEMORY_RESERVATION: u64 = 8 << 20;
 
+/// The most native stack the guest's own frames may use. Past it, a function prologue's
+/// explicit check traps ("call stack exhausted"), which ends the call cleanly.
+pub const MAX_WASM_STACK: usize = 512 << 10;
+
+/// Stack left on the guest's stack for the host functions it calls (TLS in the broker, the
+/// error log), below the guest's own frames. Host code is not metered by wasmtime's check,
+/// so this is a generous allowance: the deepest host path measured (a TLS 1.3 handshake
+/// with a P-521 certificate, logging included) uses a small fraction of it.
+pub const HOST_STACK_MARGIN: usize = 512 << 10;
+
+/// The size of the stack every guest call runs on. wasmtime allocates it per store (a
+/// fiber stack with a guard page below it) and reuses it for later calls; the calling
+/// thread's stack, mysqld's `thread_stack` (as small as 128 KiB), is never used by the
+/// guest, whatever the guest does.
+pub const GUEST_STACK_SIZE: usize = MAX_WASM_STACK + HOST_STACK_MARGIN;
+
 /// Builds the engine every sandbox of this library uses.
 pub fn new_engine() -> wasmtime::Result<Engine> {
     let mut config = Config::new();
@@ -21,8 +37,19 @@ pub fn new_engine() -> wasmtime::Result<Engine> {
     // A runaway guest is stopped by fuel: no ticker thread to start, block signals for,
     // and join at deinit.
     config.consume_fuel(true);
-    config.max_wasm_stack(1 << 20);
+    // The guest runs on its own stack (see GUEST_STACK_SIZE), with a wasm limit that
+    // leaves the host its margin on that same stack.
+    config.max_wasm_stack(MAX_WASM_STACK);
+    config.async_stack_size(GUEST_STACK_SIZE);
     config.cranelift_opt_level(OptLevel::Speed);
     config.wasm_component_model(true);
     Engine::new(&config)
+}
+
+/// Where the precompiler records the SHA-256 of the `.wasm` an artifact was made from:
+/// beside the artifact, with `.source-sha256` appended to its name.
+pub fn source_hash_path(artifact: &std::path::Path) -> std::path::PathBuf {
+    let mut name = artifact.as_os_str().to_owned();
+    name.push(".source-sha256");
+    name.into()
 }

@@ -67,11 +67,13 @@ impl Mode {
     }
 
     /// Output size for `input_len` bytes, as MySQL computes it (CBC always leaves room for
-    /// a full padding block).
-    pub fn output_size(self, input_len: usize) -> usize {
+    /// a full padding block); `None` when that size does not fit in a `usize`.
+    pub fn output_size(self, input_len: usize) -> Option<usize> {
         match self {
-            Self::Cbc => AES_BLOCK * (input_len / AES_BLOCK) + AES_BLOCK,
-            _ => input_len,
+            Self::Cbc => (input_len / AES_BLOCK)
+                .checked_mul(AES_BLOCK)?
+                .checked_add(AES_BLOCK),
+            _ => Some(input_len),
         }
     }
 }
@@ -175,10 +177,14 @@ mod tests {
         assert!(Mode::parse("CBC", 256).is_err());
         assert!(Mode::parse("cbc", 128).is_err());
         assert!(Mode::parse("ecb", 256).is_err());
-        assert_eq!(Mode::Cbc.output_size(0), 16);
-        assert_eq!(Mode::Cbc.output_size(16), 32);
-        assert_eq!(Mode::Cbc.output_size(17), 32);
-        assert_eq!(Mode::Ofb.output_size(17), 17);
+        assert_eq!(Mode::Cbc.output_size(0), Some(16));
+        assert_eq!(Mode::Cbc.output_size(16), Some(32));
+        assert_eq!(Mode::Cbc.output_size(17), Some(32));
+        assert_eq!(Mode::Ofb.output_size(17), Some(17));
+        // The padding block of a length near usize::MAX does not fit: refused, not wrapped.
+        assert_eq!(Mode::Cbc.output_size(usize::MAX), None);
+        assert_eq!(Mode::Cbc.output_size(usize::MAX - 15), None);
+        assert_eq!(Mode::Ofb.output_size(usize::MAX), Some(usize::MAX));
     }
 
     #[test]
@@ -189,7 +195,7 @@ mod tests {
         for mode in [Mode::Cbc, Mode::Cfb1, Mode::Cfb8, Mode::Cfb128, Mode::Ofb] {
             let sealed = encrypt(mode, &key, &iv, true, &data).unwrap();
             assert_ne!(sealed[..16], data[..16], "{mode:?}");
-            assert_eq!(sealed.len(), mode.output_size(data.len()), "{mode:?}");
+            assert_eq!(Some(sealed.len()), mode.output_size(data.len()), "{mode:?}");
             assert_eq!(
                 decrypt(mode, &key, &iv, true, &sealed).unwrap(),
                 data,

@@ -2,6 +2,21 @@
 
 use std::ffi::{c_char, CStr};
 
+/// A C string argument that names a path: `None` for NULL. Unix paths are bytes, so a
+/// directory whose name is not UTF-8 is still a directory.
+///
+/// # Safety
+/// `p` is NULL or points to a NUL-terminated string that outlives the call.
+pub unsafe fn opt_path<'a>(p: *const c_char) -> Option<&'a std::path::Path> {
+    use std::os::unix::ffi::OsStrExt;
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: non-NULL and NUL-terminated per this function's contract.
+    let bytes = unsafe { CStr::from_ptr(p) }.to_bytes();
+    Some(std::path::Path::new(std::ffi::OsStr::from_bytes(bytes)))
+}
+
 /// A C string argument: `None` for NULL, `Err` for text that is not UTF-8.
 ///
 /// # Safety
@@ -49,13 +64,46 @@ pub unsafe fn write<T>(out: *mut T, value: T) -> bool {
     true
 }
 
+/// Writes both values, or neither when either pointer is NULL.
+///
+/// # Safety
+/// Each pointer is NULL or valid for a write of its type.
+pub unsafe fn write_both<A, B>(a: *mut A, value_a: A, b: *mut B, value_b: B) -> bool {
+    if a.is_null() || b.is_null() {
+        return false;
+    }
+    // SAFETY: both non-NULL and writable per this function's contract.
+    unsafe { write(a, value_a) && write(b, value_b) }
+}
+
+/// Whether `text` and its terminating NUL fit a buffer `dst` of capacity `cap`.
+pub fn fits_terminated(dst: *const c_char, cap: usize, text: &[u8]) -> bool {
+    !dst.is_null() && cap > text.len()
+}
+
+/// Copies two texts, each with a terminating NUL, into their buffers; writes nothing when
+/// either does not fit.
+///
+/// # Safety
+/// Each buffer is NULL or valid for its capacity in bytes of writes.
+pub unsafe fn copy_terminated_both(
+    (dst_a, cap_a, a): (*mut c_char, usize, &[u8]),
+    (dst_b, cap_b, b): (*mut c_char, usize, &[u8]),
+) -> bool {
+    if !fits_terminated(dst_a, cap_a, a) || !fits_terminated(dst_b, cap_b, b) {
+        return false;
+    }
+    // SAFETY: both fit (checked), per this function's contract.
+    unsafe { copy_terminated(dst_a, cap_a, a) && copy_terminated(dst_b, cap_b, b) }
+}
+
 /// Copies `text` and a terminating NUL into `dst` of capacity `cap`; refuses when it does
 /// not fit (`cap` must exceed the text length).
 ///
 /// # Safety
 /// `dst` is NULL or valid for `cap` bytes of writes.
 pub unsafe fn copy_terminated(dst: *mut c_char, cap: usize, text: &[u8]) -> bool {
-    if dst.is_null() || cap <= text.len() {
+    if !fits_terminated(dst, cap, text) {
         return false;
     }
     // SAFETY: `dst` holds `cap` > text.len() bytes per this function's contract.

@@ -2,6 +2,7 @@
 //! compiled guest, both dropped by `deinit`.
 
 use crate::log::{LogLevel, LogSink};
+use crate::sandbox::GuestOrigin;
 use crate::{Config, Keyring, Runtime};
 use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
@@ -15,7 +16,7 @@ pub fn keyring() -> Option<Arc<Keyring>> {
     KEYRING.read().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
-fn runtime(config: &Config) -> Result<Arc<Runtime>, String> {
+fn runtime(config: &Config, log: &dyn LogSink) -> Result<Arc<Runtime>, String> {
     let mut cache = RUNTIMES.lock().unwrap_or_else(|e| e.into_inner());
     let wanted = config.guest.as_ref().map(|g| g.sha256.as_str());
     if let Some(hit) = cache.iter().find(|r| match wanted {
@@ -24,25 +25,39 @@ fn runtime(config: &Config) -> Result<Arc<Runtime>, String> {
     }) {
         return Ok(hit.clone());
     }
+    // Cranelift runs on this thread: only with the stack it needs.
+    let may_compile = || {
+        super::stack::check_for(
+            "compiling the keyring guest",
+            super::stack::MIN_STACK_LEFT_TO_COMPILE,
+        )
+    };
     let runtime = match &config.guest {
-        Some(module) => Runtime::from_module(module),
-        None => Runtime::embedded_precompiled(deserialize_embedded),
+        Some(module) => {
+            may_compile()?;
+            Runtime::from_module(module)
+        }
+        None => Runtime::embedded_precompiled(deserialize_embedded, log, &may_compile),
     }
     .map_err(|e| e.to_string())?;
     cache.push(runtime.clone());
     Ok(runtime)
 }
 
-/// Deserializes the precompiled guest embedded in this library.
+/// Deserializes the precompiled guest embedded in this library, and nothing else.
 fn deserialize_embedded(
     engine: &wasmtime::Engine,
-    artifact: &'static [u8],
 ) -> wasmtime::Result<wasmtime::component::Component> {
-    // SAFETY: `artifact` can only be `EMBEDDED_GUEST_PRECOMPILED` (the `Deserializer` type
-    // takes `'static` bytes, and only this library's embedded artifact is passed): machine
-    // code our own build produced with the same engine settings (kmip-keyring-engine).
-    // wasmtime still checks its version and settings header and refuses a mismatch.
-    unsafe { wasmtime::component::Component::deserialize(engine, artifact) }
+    // SAFETY: the bytes are this library's own `EMBEDDED_GUEST_PRECOMPILED`: machine code
+    // our build produced with the same engine settings (kmip-keyring-engine) from the
+    // embedded `.wasm` (the build checks the artifact's recorded source hash). wasmtime
+    // still checks its version and settings header and refuses a mismatch.
+    unsafe {
+        wasmtime::component::Component::deserialize(
+            engine,
+            crate::sandbox::EMBEDDED_GUEST_PRECOMPILED,
+        )
+    }
 }
 
 /// Builds a complete new keyring from the configuration found via the two directories and
@@ -50,7 +65,19 @@ fn deserialize_embedded(
 pub fn load(plugin_dir: &Path, data_dir: &Path, log: Arc<dyn LogSink>) -> Result<usize, String> {
     let config = Config::locate_and_load(plugin_dir, data_dir).map_err(|e| e.to_string())?;
     let servers: Vec<String> = config.servers.iter().map(ToString::to_string).collect();
-    let runtime = runtime(&config)?;
+    let runtime = runtime(&config, log.as_ref())?;
+    log.log(
+        LogLevel::Info,
+        &format!(
+            "keyring guest: {} (SHA-256 {}), {}",
+            runtime.guest_name(),
+            runtime.guest_sha256(),
+            match runtime.origin() {
+                GuestOrigin::Precompiled => "precompiled at build time",
+                GuestOrigin::CompiledAtLoad => "compiled at load",
+            }
+        ),
+    );
     let keyring = Keyring::load(config, runtime, log.clone())
         .map_err(|e| format!("{e} (KMIP servers: {})", servers.join(", ")))?;
     let count = keyring.len();

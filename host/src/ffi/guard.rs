@@ -31,3 +31,58 @@ pub fn install_panic_hook() {
         );
     }));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::abi::{FAILED, OK};
+    use super::*;
+    use crate::log::LogLevel;
+    use std::os::fd::AsRawFd;
+
+    /// Points file descriptor 2 at `file` while `f` runs.
+    fn with_stderr_on(file: &std::fs::File, f: impl FnOnce()) {
+        // SAFETY: fd 2 is saved, redirected and restored; `file` outlives the redirection.
+        let saved = unsafe { libc::dup(2) };
+        assert!(saved >= 0);
+        // SAFETY: as above.
+        assert!(unsafe { libc::dup2(file.as_raw_fd(), 2) } >= 0);
+        f();
+        // SAFETY: as above.
+        unsafe {
+            libc::dup2(saved, 2);
+            libc::close(saved);
+        }
+    }
+
+    #[test]
+    fn lines_on_stderr_are_single_lines_and_a_failed_write_is_survived() {
+        // Before load (or on a server without mysql_simple_error_log) lines go to stderr.
+        let captured = tempfile::tempfile().unwrap();
+        with_stderr_on(&captured, || {
+            super::super::error_log::emit(
+                LogLevel::Error,
+                "storing 'x\n[ERROR] forged line' failed",
+            );
+        });
+        let text =
+            std::fs::read_to_string(format!("/proc/self/fd/{}", captured.as_raw_fd())).unwrap();
+        assert_eq!(
+            text,
+            "[component_keyring_kmip] Error: storing 'x [ERROR] forged line' failed\n"
+        );
+        // A full disk or a closed pipe: the write fails. Neither the line, nor a panic in
+        // the panic hook (which aborts the process), may take the caller down.
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let mut status = OK;
+        with_stderr_on(&full, || {
+            install_panic_hook();
+            super::super::error_log::emit(LogLevel::Error, "lost");
+            status = guard(FAILED, || panic!("a deliberate panic\nwith a second line"));
+            let _ = std::panic::take_hook();
+        });
+        assert_eq!(status, FAILED);
+    }
+}

@@ -17,12 +17,23 @@ pub fn hand_out<T>(out: *mut Handle, value: T) -> Status {
     }
 }
 
-/// Borrows the object behind a handle from `hand_out::<T>`; `None` for NULL.
+/// Borrows the object behind a handle from `hand_out::<T>` for a call that only reads it;
+/// `None` for NULL.
 ///
 /// # Safety
-/// A non-NULL `handle` came from `hand_out::<T>`, is not given back yet, and is used by
-/// one thread at a time (MySQL's contract for reader objects and iterators).
-pub unsafe fn borrow<'a, T>(handle: Handle) -> Option<&'a mut T> {
+/// A non-NULL `handle` came from `hand_out::<T>` and is not given back yet.
+pub unsafe fn borrow<'a, T>(handle: Handle) -> Option<&'a T> {
+    // SAFETY: per this function's contract.
+    (!handle.is_null()).then(|| unsafe { &*handle.cast::<T>() })
+}
+
+/// Borrows the object behind a handle from `hand_out::<T>` for a call that changes it
+/// (an iterator's `next`); `None` for NULL.
+///
+/// # Safety
+/// As for [`borrow`], and the handle is used by one thread at a time (MySQL's contract
+/// for iterators).
+pub unsafe fn borrow_mut<'a, T>(handle: Handle) -> Option<&'a mut T> {
     // SAFETY: per this function's contract.
     (!handle.is_null()).then(|| unsafe { &mut *handle.cast::<T>() })
 }

@@ -12,5 +12,6 @@ mod error_log;
 mod guard;
 mod handles;
 mod services;
+mod stack;
 
 // `list_components` is exported by its #[unsafe(no_mangle)] attribute.

@@ -6,6 +6,9 @@ wasmtime::component::bindgen!({
     // Every import may trap: a host invariant broken by the guest (a handle that is not in
     // the table, an absurd entropy request) ends the call instead of panicking in mysqld.
     imports: { default: trappable },
+    // Exports are called with `call_async`, which runs them on a fiber: the guest's own
+    // stack of known size (see `run.rs`). The imports stay synchronous.
+    exports: { default: async },
     with: {
         "mysql:keyring-kmip/transport.connection": crate::broker::GuestConnection,
     },

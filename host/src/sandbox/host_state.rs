@@ -1,6 +1,7 @@
 //! The data each sandbox's store carries: what the guest's imports may touch, and nothing
 //! else (no WASI context exists at all).
 
+use super::budget::CallBudget;
 use crate::broker::Dialer;
 use crate::log::LogSink;
 use std::sync::Arc;
@@ -18,6 +19,17 @@ pub struct HostState {
     pub(crate) log: Arc<dyn LogSink>,
     /// Memory and table caps.
     pub(crate) limits: GuestLimiter,
+    /// What the current call may still ask of the host.
+    pub(crate) budget: CallBudget,
+}
+
+impl HostState {
+    /// Counts one import that hands `bytes` to the host; past a cap, the call traps.
+    pub(crate) fn charge(&mut self, bytes: usize) -> wasmtime::Result<()> {
+        self.budget
+            .host_call(bytes)
+            .map_err(|e| wasmtime::format_err!("{e}"))
+    }
 }
 
 /// Caps the guest's linear memory and tables, and remembers when a cap was hit so that the

@@ -2,32 +2,28 @@
 //! instance is rebuilt when a trap or a limit poisons it.
 
 pub mod bindings;
+pub mod budget;
 mod host_state;
 mod imports;
+mod run;
+mod runtime;
 
+pub use budget::MAX_RANDOM_BYTES;
 pub use host_state::HostState;
-pub use imports::MAX_RANDOM_BYTES;
+pub use runtime::{
+    Deserializer, GuestOrigin, Runtime, EMBEDDED_GUEST, EMBEDDED_GUEST_PRECOMPILED,
+    EMBEDDED_GUEST_SHA256,
+};
 
 use crate::broker::Dialer;
 use crate::log::{LogLevel, LogSink};
 use bindings::keyring::{KeyEntry, KeyringError as WitKeyringError, SessionStatus, Settings};
-use bindings::{KeyringGuest, KeyringGuestPre};
-use sha2::Digest;
+use bindings::KeyringGuest;
+use budget::{CallBudget, CallKind};
 use std::sync::Arc;
 use thiserror::Error;
-use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
-use wasmtime::{Engine, Store};
-
-/// The default guest, built from `guest/` for wasm32-wasip2 and embedded at build time.
-pub const EMBEDDED_GUEST: &[u8] = include_bytes!(env!("KMIP_KEYRING_GUEST_WASM"));
-
-/// The same guest compiled ahead of time with this library's engine settings. Only this
-/// artifact, part of the trusted build, is ever deserialized.
-pub static EMBEDDED_GUEST_PRECOMPILED: &[u8] = include_bytes!(env!("KMIP_KEYRING_GUEST_CWASM"));
-
-/// How the host turns the embedded artifact back into a component (the C ABI module
-/// supplies it: deserializing machine code is `unsafe`).
-pub type Deserializer = fn(&Engine, &'static [u8]) -> wasmtime::Result<Component>;
+use wasmtime::component::ResourceTable;
+use wasmtime::Store;
 
 pub use crate::config::Limits;
 
@@ -93,118 +89,6 @@ fn describe_trap(error: &wasmtime::Error) -> String {
     }
 }
 
-/// A compiled guest, ready to instantiate; shared by every keyring of the process.
-pub struct Runtime {
-    engine: Engine,
-    pre: KeyringGuestPre<HostState>,
-    guest_name: String,
-    guest_sha256: String,
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-impl Runtime {
-    /// Compiles the embedded guest (about a second; tests and tools use this).
-    pub fn embedded() -> Result<Arc<Self>, SandboxError> {
-        Self::compile(EMBEDDED_GUEST, "embedded".into())
-    }
-
-    /// The embedded guest from its precompiled artifact (about a millisecond). Should the
-    /// artifact not fit this engine, the embedded `.wasm` is compiled instead.
-    pub fn embedded_precompiled(deserialize: Deserializer) -> Result<Arc<Self>, SandboxError> {
-        let invalid = |e: wasmtime::Error| SandboxError::InvalidGuest(format!("{e:#}"));
-        let engine = kmip_keyring_engine::new_engine().map_err(invalid)?;
-        match deserialize(&engine, EMBEDDED_GUEST_PRECOMPILED) {
-            Ok(component) => Self::link(
-                engine,
-                &component,
-                "embedded".into(),
-                sha256_hex(EMBEDDED_GUEST),
-            ),
-            Err(_) => Self::embedded(),
-        }
-    }
-
-    /// Compiles the guest named by `guest_module`, after checking it against `guest_sha256`.
-    pub fn from_module(module: &crate::config::GuestModule) -> Result<Arc<Self>, SandboxError> {
-        let path = module.path.display();
-        let wasm = std::fs::read(&module.path)
-            .map_err(|e| SandboxError::InvalidGuest(format!("guest_module ({path}): {e}")))?;
-        let actual = sha256_hex(&wasm);
-        if actual != module.sha256 {
-            return Err(SandboxError::InvalidGuest(format!(
-                "guest_module ({path}) has SHA-256 {actual}, but guest_sha256 pins {}; refusing to run it",
-                module.sha256
-            )));
-        }
-        Self::compile(&wasm, path.to_string())
-    }
-
-    /// Compiles a guest component from memory (tests, tools).
-    pub fn from_wasm(wasm: &[u8]) -> Result<Arc<Self>, SandboxError> {
-        Self::compile(wasm, "in-memory".into())
-    }
-
-    /// Compiles a guest component and links it against our imports only, plus the harmless
-    /// `wasi:random/insecure-seed` that Rust's std needs for `HashMap`. Other imports outside
-    /// our WIT world (WASI, left in by a toolchain) are defined as traps: a guest that calls
-    /// one fails the call, it is never granted anything.
-    fn compile(wasm: &[u8], guest_name: String) -> Result<Arc<Self>, SandboxError> {
-        let invalid = |e: wasmtime::Error| SandboxError::InvalidGuest(format!("{e:#}"));
-        let engine = kmip_keyring_engine::new_engine().map_err(invalid)?;
-        let component = Component::new(&engine, wasm).map_err(invalid)?;
-        Self::link(engine, &component, guest_name, sha256_hex(wasm))
-    }
-
-    fn link(
-        engine: Engine,
-        component: &Component,
-        guest_name: String,
-        guest_sha256: String,
-    ) -> Result<Arc<Self>, SandboxError> {
-        let invalid = |e: wasmtime::Error| SandboxError::InvalidGuest(format!("{e:#}"));
-        let mut linker = Linker::<HostState>::new(&engine);
-        KeyringGuest::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)
-            .map_err(invalid)?;
-        imports::insecure_seed::define(&mut linker, component).map_err(invalid)?;
-        linker
-            .define_unknown_imports_as_traps(component)
-            .map_err(invalid)?;
-        let instance_pre = linker.instantiate_pre(component).map_err(invalid)?;
-        let pre = KeyringGuestPre::new(instance_pre).map_err(invalid)?;
-        Ok(Arc::new(Self {
-            engine,
-            pre,
-            guest_name,
-            guest_sha256,
-        }))
-    }
-
-    /// Where the guest came from: `embedded`, or the `guest_module` path.
-    pub fn guest_name(&self) -> &str {
-        &self.guest_name
-    }
-
-    /// SHA-256 of the guest component, in hex.
-    pub fn guest_sha256(&self) -> &str {
-        &self.guest_sha256
-    }
-}
-
-impl std::fmt::Debug for Runtime {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Runtime")
-            .field("guest", &self.guest_name)
-            .field("sha256", &self.guest_sha256)
-            .finish()
-    }
-}
-
 /// One live guest instance with its store. Not shared between threads at once: the
 /// keyring holds it behind a mutex.
 pub struct Sandbox {
@@ -215,6 +99,9 @@ pub struct Sandbox {
     limits: Limits,
     live: Option<(Store<HostState>, KeyringGuest)>,
 }
+
+/// Why a call that never completed failed (see `run::to_completion`).
+const SUSPENDED: &str = "the guest call suspended, which no import of this host allows";
 
 impl Sandbox {
     /// A sandbox whose guest reaches servers through `dialer`; the instance is created on
@@ -244,30 +131,37 @@ impl Sandbox {
             open_connections: 0,
             log: self.log.clone(),
             limits: host_state::GuestLimiter::new(limits.memory_bytes, limits.table_elements),
+            budget: CallBudget::new(CallKind::Local),
         };
         let mut store = Store::new(&self.runtime.engine, state);
         store.limiter(|s| &mut s.limits);
+        // No guest can legitimately hand the host more in one call or one result than its
+        // whole memory; without this cap, a result whose list entries all point at the
+        // same bytes would make the host copy them once per entry.
+        store.set_hostcall_fuel(limits.memory_bytes);
         let trapped = |e: wasmtime::Error| SandboxError::Trapped(format!("{e:#}"));
         store.set_fuel(limits.fuel_per_call).map_err(trapped)?;
-        let guest = self.runtime.pre.instantiate(&mut store).map_err(trapped)?;
-        guest
-            .mysql_keyring_kmip_keyring()
-            .call_configure(&mut store, &self.settings)
-            .map_err(trapped)?
-            .map_err(|e| SandboxError::Guest(GuestError(e)))?;
+        let guest = run::to_completion(self.runtime.pre.instantiate_async(&mut store))
+            .ok_or_else(|| SandboxError::Trapped(SUSPENDED.into()))?
+            .map_err(trapped)?;
+        run::to_completion(
+            guest
+                .mysql_keyring_kmip_keyring()
+                .call_configure(&mut store, &self.settings),
+        )
+        .ok_or_else(|| SandboxError::Trapped(SUSPENDED.into()))?
+        .map_err(trapped)?
+        .map_err(|e| SandboxError::Guest(GuestError(e)))?;
         Ok((store, guest))
     }
 
-    /// Runs one call into the guest with a fresh fuel budget. A trap discards the instance
-    /// (the next call builds a new one); a guest-reported error does not.
-    fn call<T>(
+    /// Prepares one call into the guest: an instance (built if the last one was discarded),
+    /// a fresh fuel budget and a fresh host budget. The call itself then runs on the
+    /// guest's own stack (`run::to_completion`) and ends in [`Self::finish`].
+    fn begin(
         &mut self,
-        what: &str,
-        f: impl FnOnce(
-            &KeyringGuest,
-            &mut Store<HostState>,
-        ) -> wasmtime::Result<Result<T, WitKeyringError>>,
-    ) -> Result<T, SandboxError> {
+        kind: CallKind,
+    ) -> Result<(&mut Store<HostState>, &KeyringGuest), SandboxError> {
         if self.live.is_none() {
             self.live = Some(self.instantiate()?);
         }
@@ -275,29 +169,54 @@ impl Sandbox {
         store
             .set_fuel(self.limits.fuel_per_call)
             .map_err(|e| SandboxError::Trapped(format!("{e:#}")))?;
-        match f(guest, store) {
-            Ok(result) => result.map_err(|e| SandboxError::Guest(GuestError(e))),
-            Err(trap) => {
-                let limit = store.data_mut().limits.hit.take();
-                self.live = None;
-                let message = match limit {
-                    Some(limit) => format!("{what}: {limit} ({})", describe_trap(&trap)),
-                    None => format!("{what}: {}", describe_trap(&trap)),
-                };
-                self.log.log(
-                    LogLevel::Error,
-                    &format!("keyring guest trapped during {message}; instance discarded"),
-                );
-                Err(SandboxError::Trapped(message))
-            }
+        store.data_mut().budget = CallBudget::new(kind);
+        Ok((store, guest))
+    }
+
+    /// Ends a call: a trap (or a call that never completed) discards the instance, so the
+    /// next call builds a new one; a guest-reported error does not.
+    fn finish<T>(
+        &mut self,
+        what: &str,
+        outcome: Option<wasmtime::Result<Result<T, WitKeyringError>>>,
+    ) -> Result<T, SandboxError> {
+        let dropped = self
+            .live
+            .as_ref()
+            .map_or(0, |(store, _)| store.data().budget.dropped_log_lines);
+        if dropped > 0 {
+            self.log.log(
+                LogLevel::Warning,
+                &format!(
+                    "keyring guest: {dropped} more log lines during {what} were dropped (at \
+                     most {} per call are written)",
+                    budget::MAX_LOG_LINES
+                ),
+            );
         }
+        let trap = match outcome {
+            Some(Ok(result)) => return result.map_err(|e| SandboxError::Guest(GuestError(e))),
+            Some(Err(trap)) => describe_trap(&trap),
+            None => SUSPENDED.to_owned(),
+        };
+        let limit = self
+            .live
+            .as_mut()
+            .and_then(|(store, _)| store.data_mut().limits.hit.take());
+        self.live = None;
+        // Not logged here: the caller reports the failed operation in one line, which
+        // carries this message.
+        Err(SandboxError::Trapped(match limit {
+            Some(limit) => format!("{what}: {limit} ({trap})"),
+            None => format!("{what}: {trap}"),
+        }))
     }
 
     /// Every key on the server (the cache fill).
     pub fn load_all(&mut self) -> Result<Vec<KeyEntry>, SandboxError> {
-        self.call("load", |g, s| {
-            g.mysql_keyring_kmip_keyring().call_load_all(s)
-        })
+        let (store, guest) = self.begin(CallKind::Load)?;
+        let outcome = run::to_completion(guest.mysql_keyring_kmip_keyring().call_load_all(store));
+        self.finish("load", outcome)
     }
 
     /// Registers and activates a key; returns its object id.
@@ -308,10 +227,13 @@ impl Sandbox {
         key_type: &str,
         data: &[u8],
     ) -> Result<String, SandboxError> {
-        self.call("store", |g, s| {
-            g.mysql_keyring_kmip_keyring()
-                .call_store_key(s, data_id, auth_id, key_type, data)
-        })
+        let (store, guest) = self.begin(CallKind::Write)?;
+        let outcome = run::to_completion(
+            guest
+                .mysql_keyring_kmip_keyring()
+                .call_store_key(store, data_id, auth_id, key_type, data),
+        );
+        self.finish("store", outcome)
     }
 
     /// Generates and stores a key; returns it.
@@ -322,36 +244,42 @@ impl Sandbox {
         key_type: &str,
         length: u32,
     ) -> Result<KeyEntry, SandboxError> {
-        self.call("generate", |g, s| {
-            g.mysql_keyring_kmip_keyring()
-                .call_generate_key(s, data_id, auth_id, key_type, length)
-        })
+        let (store, guest) = self.begin(CallKind::Write)?;
+        let outcome = run::to_completion(
+            guest
+                .mysql_keyring_kmip_keyring()
+                .call_generate_key(store, data_id, auth_id, key_type, length),
+        );
+        self.finish("generate", outcome)
     }
 
     /// Revokes and destroys an object.
     pub fn remove(&mut self, object_id: &str) -> Result<(), SandboxError> {
-        self.call("remove", |g, s| {
-            g.mysql_keyring_kmip_keyring().call_remove_key(s, object_id)
-        })
+        let (store, guest) = self.begin(CallKind::Write)?;
+        let outcome = run::to_completion(
+            guest
+                .mysql_keyring_kmip_keyring()
+                .call_remove_key(store, object_id),
+        );
+        self.finish("remove", outcome)
     }
 
     /// The guest's session, if an instance is live.
     pub fn status(&mut self) -> SessionStatus {
+        let none = SessionStatus {
+            server_index: None,
+            protocol_version: None,
+        };
         let Some((store, guest)) = self.live.as_mut() else {
-            return SessionStatus {
-                server_index: None,
-                protocol_version: None,
-            };
+            return none;
         };
         let _ = store.set_fuel(self.limits.fuel_per_call);
-        match guest.mysql_keyring_kmip_keyring().call_status(store) {
-            Ok(status) => status,
-            Err(_) => {
+        store.data_mut().budget = CallBudget::new(CallKind::Local);
+        match run::to_completion(guest.mysql_keyring_kmip_keyring().call_status(store)) {
+            Some(Ok(status)) => status,
+            _ => {
                 self.live = None;
-                SessionStatus {
-                    server_index: None,
-                    protocol_version: None,
-                }
+                none
             }
         }
     }

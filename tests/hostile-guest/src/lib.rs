@@ -15,6 +15,17 @@
 //! | `trap-store` | store/generate send half a request, then trap |
 //! | `log-keys` | generate writes the new key into the log (hex and base64) |
 //! | `oob` / `div0` / `unreachable` | generate hits an out-of-bounds load, an integer division by zero, `unreachable` |
+//! | `recurse` | load-all recurses without bound |
+//! | `recurse-write` | store and generate recurse without bound (load and remove work) |
+//! | `leak` | every call keeps 6 MiB more than the last (load works until memory runs out) |
+//! | `log-flood` | load-all writes 100 000 log lines, then loads |
+//! | `log-bomb` | load-all hands the host 16 MiB log lines, twenty of them |
+//! | `host-calls` | load-all makes two million cheap host calls |
+//! | `entropy-flood` | generate draws random bytes without end |
+//! | `chatty` | load-all sends KMIP requests without end |
+//! | `chatty-write` | store, generate and remove send KMIP requests without end |
+//! | `alias-list` | load-all returns 100 keys whose bytes are all the same 1 MiB of memory |
+//! | `hog-connections` | every call opens three connections it never closes, then works |
 
 #[path = "../../../guest/adapter/src/convert.rs"]
 mod convert;
@@ -113,7 +124,33 @@ impl wit::Guest for Hostile {
     }
 
     fn load_all() -> Result<Vec<wit::KeyEntry>, wit::KeyringError> {
+        leak_if_asked();
         match mode().as_str() {
+            "recurse" => Ok(vec![entry_of_depth(recurse(0))]),
+            "log-flood" => {
+                let line = "x".repeat(1000);
+                for _ in 0..100_000 {
+                    logging::log(logging::Level::Info, &line);
+                }
+                real(|k| k.load_all()).map(|v| v.into_iter().map(entry).collect())
+            }
+            "log-bomb" => {
+                let line = "y".repeat(16 << 20);
+                for _ in 0..20 {
+                    logging::log(logging::Level::Info, &line);
+                }
+                Ok(Vec::new())
+            }
+            "host-calls" => {
+                let mut n = 0u64;
+                for _ in 0..2_000_000 {
+                    n += u64::from(mysql::keyring_kmip::transport::server_count());
+                }
+                Ok(vec![entry_of_depth(n)])
+            }
+            "chatty" => chatter(),
+            "alias-list" => Ok(aliased_entries()),
+
             "loop" => {
                 let mut n = 0u64;
                 loop {
@@ -208,8 +245,14 @@ impl wit::Guest for Hostile {
         key_type: String,
         data: Vec<u8>,
     ) -> Result<String, wit::KeyringError> {
-        if mode() == "trap-store" {
-            trap_mid_request();
+        leak_if_asked();
+        match mode().as_str() {
+            "trap-store" => trap_mid_request(),
+            "recurse-write" => return Ok(recurse(0).to_string()),
+            "chatty-write" => {
+                chatter()?;
+            }
+            _ => {}
         }
         real(|k| k.store(&data_id, &auth_id, &key_type, &data))
     }
@@ -220,9 +263,18 @@ impl wit::Guest for Hostile {
         key_type: String,
         length: u32,
     ) -> Result<wit::KeyEntry, wit::KeyringError> {
+        leak_if_asked();
         let mode = mode();
-        if mode == "trap-store" {
-            trap_mid_request();
+        match mode.as_str() {
+            "trap-store" => trap_mid_request(),
+            "recurse-write" => return Ok(entry_of_depth(recurse(0))),
+            "chatty-write" => {
+                chatter()?;
+            }
+            "entropy-flood" => loop {
+                std::hint::black_box(mysql::keyring_kmip::entropy::random_bytes(65536));
+            },
+            _ => {}
         }
         fault(&mode);
         let generated = real(|k| k.generate(&data_id, &auth_id, &key_type, length))?;
@@ -239,6 +291,10 @@ impl wit::Guest for Hostile {
     }
 
     fn remove_key(object_id: String) -> Result<(), wit::KeyringError> {
+        leak_if_asked();
+        if mode() == "chatty-write" {
+            chatter()?;
+        }
         real(|k| k.remove(&object_id))
     }
 
@@ -249,6 +305,78 @@ impl wit::Guest for Hostile {
             protocol_version: s.protocol_version,
         }
     }
+}
+
+/// Recurses without bound: each frame needs the next one's result, so the compiler can
+/// neither turn it into a loop nor drop it.
+#[inline(never)]
+fn recurse(depth: u64) -> u64 {
+    let next = std::hint::black_box(depth.wrapping_add(1));
+    if next == 0 {
+        return depth;
+    }
+    recurse(next).wrapping_add(std::hint::black_box(1))
+}
+
+/// A key whose name carries a number, so that a computation cannot be optimised away.
+fn entry_of_depth(depth: u64) -> wit::KeyEntry {
+    wit::KeyEntry {
+        object_id: "1".into(),
+        data_id: format!("depth-{depth}"),
+        auth_id: String::new(),
+        key_type: "AES".into(),
+        data: vec![1; 16],
+    }
+}
+
+/// In mode `leak`, keeps 6 MiB (written, so it is really used) for the life of the
+/// instance, on every call; in mode `hog-connections`, three connections.
+fn leak_if_asked() {
+    match mode().as_str() {
+        "leak" => std::mem::forget(std::hint::black_box(vec![0x5Au8; 6 << 20])),
+        "hog-connections" => {
+            for _ in 0..3 {
+                if let Ok(conn) = mysql::keyring_kmip::transport::open(0) {
+                    std::mem::forget(conn);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Sends a KMIP request (a Discover Versions, which every server answers) and reads the
+/// answer, without end.
+fn chatter() -> Result<Vec<wit::KeyEntry>, wit::KeyringError> {
+    use kmip_keyring_core::kmip::{request, ProtocolVersion};
+    let message = request::encode(ProtocolVersion::V1_4, vec![request::discover_versions()])
+        .map_err(to_wit_error)?;
+    let conn = mysql::keyring_kmip::transport::open(0).map_err(wit::KeyringError::Transport)?;
+    loop {
+        // Whatever the answer, the point is the count.
+        if conn.send(&message).is_ok() {
+            let _ = conn.receive();
+        }
+    }
+}
+
+/// 100 key entries whose material is the same 1 MiB buffer: a lie that costs the guest
+/// 1 MiB and would cost a host that copies every entry 100 MiB, more than the guest's
+/// whole memory (and less than wasmtime's default hostcall cap of 128 MiB).
+fn aliased_entries() -> Vec<wit::KeyEntry> {
+    let mut buffer = std::mem::ManuallyDrop::new(vec![0x11u8; 1 << 20]);
+    let (ptr, len) = (buffer.as_mut_ptr(), buffer.len());
+    (0..100)
+        .map(|i| wit::KeyEntry {
+            object_id: i.to_string(),
+            data_id: format!("alias{i}"),
+            auth_id: String::new(),
+            key_type: "SECRET".into(),
+            // SAFETY: deliberately not: every entry claims the same allocation, which the
+            // host must refuse to copy a thousand times.
+            data: unsafe { Vec::from_raw_parts(ptr, len, len) },
+        })
+        .collect()
 }
 
 /// Opens a connection, sends half of a KMIP header, then traps.

@@ -7,7 +7,11 @@
 
 mod abi;
 pub mod manifest;
+mod probes;
 pub mod registry;
+pub mod stack;
+
+pub use probes::Probes;
 
 use abi::*;
 use anyhow::{anyhow, bail, Context, Result};
@@ -80,13 +84,52 @@ unsafe fn text(p: *const c_char) -> String {
     unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
 }
 
-/// Registers what mysqld registers before any component: the registry itself, the simple
-/// error log, and its own `.mysql_server` keyring wrappers (so they are the defaults).
+/// Which server the loader plays: MySQL 8.1 and later offer the minimal chassis's
+/// lock-free registry, earlier releases do not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegistryForm {
+    /// `registry.mysql_minimal_chassis_no_lock` is registered (MySQL 9.7, as mysqld).
+    WithNoLock,
+    /// Only the locking registry exists.
+    LockingOnly,
+}
+
+/// Makes the registry offer (or withdraw) the lock-free implementation; loads after this
+/// see the given form. The default is mysqld 9.7's, with it.
+pub fn set_registry_form(form: RegistryForm) {
+    register_server_services();
+    match form {
+        RegistryForm::WithNoLock => {
+            registry::register(
+                registry::NO_LOCK_REGISTRY,
+                &registry::REGISTRY_NO_LOCK as *const _ as *const c_void,
+            );
+        }
+        RegistryForm::LockingOnly => {
+            assert!(
+                registry::unregister(registry::NO_LOCK_REGISTRY)
+                    || !registry::names()
+                        .iter()
+                        .any(|n| n == registry::NO_LOCK_REGISTRY),
+                "the lock-free registry is still referenced"
+            );
+        }
+    }
+}
+
+/// Registers what mysqld registers before any component: the registry itself (the
+/// default, registered first), its lock-free twin, the simple error log, and the server's
+/// own `.mysql_server` keyring wrappers (so they are the defaults).
 pub fn register_server_services() {
-    registry::register(
+    if registry::register(
         "registry.mysql_server",
         &registry::REGISTRY as *const _ as *const c_void,
-    );
+    ) {
+        registry::register(
+            registry::NO_LOCK_REGISTRY,
+            &registry::REGISTRY_NO_LOCK as *const _ as *const c_void,
+        );
+    }
     registry::register(
         "mysql_simple_error_log.mysql_server",
         &registry::SIMPLE_ERROR_LOG as *const _ as *const c_void,
@@ -509,8 +552,12 @@ impl LoadedComponent {
         // SAFETY: the descriptor is still mapped (the library is open).
         let d = unsafe { &*self.descriptor };
         if let Some(deinit) = d.deinit {
+            // mysqld holds the registry's write lock while a component deinitialises.
+            registry::set_write_locked(true);
             // SAFETY: the component's deinit.
-            if unsafe { deinit() } != 0 {
+            let status = unsafe { deinit() };
+            registry::set_write_locked(false);
+            if status != 0 {
                 bail!("deinit failed");
             }
         }

@@ -1,11 +1,17 @@
 //! The loader's service registry, with MySQL's rules: the first implementation registered
 //! for a service is its default; `acquire_related` tries the related implementation's
 //! suffix and falls back to the default. Also the server-side `mysql_simple_error_log`,
-//! which captures the component's log lines.
+//! which captures the component's log lines, and the minimal chassis's lock-free
+//! `registry.mysql_minimal_chassis_no_lock`.
+//!
+//! As in mysqld, a component's `deinit` runs while the registry's write lock is held: a
+//! call into the locking `registry` during it would wait on that lock in mysqld (glibc
+//! fails the attempt with EDEADLK instead). The fake counts such calls and carries on.
 
 use super::abi::*;
 use std::collections::BTreeMap;
 use std::ffi::{c_char, c_int, c_ulong, c_void, CStr};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 struct Entry {
@@ -14,6 +20,29 @@ struct Entry {
 }
 
 static SERVICES: Mutex<BTreeMap<String, Entry>> = Mutex::new(BTreeMap::new());
+/// Set while the loader runs a component's `deinit` (mysqld's registry write lock).
+static WRITE_LOCKED: AtomicBool = AtomicBool::new(false);
+/// Calls into the locking registry made while [`WRITE_LOCKED`] was set.
+static LOCKED_CALLS_UNDER_WRITE_LOCK: AtomicUsize = AtomicUsize::new(0);
+
+/// The name of the lock-free registry implementation of MySQL's minimal chassis.
+pub const NO_LOCK_REGISTRY: &str = "registry.mysql_minimal_chassis_no_lock";
+
+/// Marks the registry write lock as held (around `deinit`) or released.
+pub fn set_write_locked(held: bool) {
+    WRITE_LOCKED.store(held, Ordering::SeqCst);
+}
+
+/// How many calls into the locking registry were made under the write lock so far.
+pub fn locked_calls_under_write_lock() -> usize {
+    LOCKED_CALLS_UNDER_WRITE_LOCK.load(Ordering::SeqCst)
+}
+
+fn note_locking_call() {
+    if WRITE_LOCKED.load(Ordering::SeqCst) {
+        LOCKED_CALLS_UNDER_WRITE_LOCK.fetch_add(1, Ordering::SeqCst);
+    }
+}
 static LOG: Mutex<Vec<(i32, String)>> = Mutex::new(Vec::new());
 
 fn lock<T>(m: &'static Mutex<T>) -> std::sync::MutexGuard<'static, T> {
@@ -138,6 +167,12 @@ unsafe fn name_arg<'a>(p: *const c_char) -> Option<&'a str> {
 }
 
 unsafe extern "C" fn registry_acquire(name: *const c_char, out: *mut Handle) -> Status {
+    note_locking_call();
+    // SAFETY: forwarded contract.
+    unsafe { no_lock_acquire(name, out) }
+}
+
+unsafe extern "C" fn no_lock_acquire(name: *const c_char, out: *mut Handle) -> Status {
     // SAFETY: arguments from the component per the registry contract.
     let Some(name) = (unsafe { name_arg(name) }) else {
         return 1;
@@ -157,6 +192,16 @@ unsafe extern "C" fn registry_acquire_related(
     related: Handle,
     out: *mut Handle,
 ) -> Status {
+    note_locking_call();
+    // SAFETY: forwarded contract.
+    unsafe { no_lock_acquire_related(name, related, out) }
+}
+
+unsafe extern "C" fn no_lock_acquire_related(
+    name: *const c_char,
+    related: Handle,
+    out: *mut Handle,
+) -> Status {
     // SAFETY: arguments from the component per the registry contract.
     let Some(name) = (unsafe { name_arg(name) }) else {
         return 1;
@@ -172,6 +217,12 @@ unsafe extern "C" fn registry_acquire_related(
 }
 
 unsafe extern "C" fn registry_release(p: Handle) -> Status {
+    note_locking_call();
+    // SAFETY: forwarded contract.
+    unsafe { no_lock_release(p) }
+}
+
+unsafe extern "C" fn no_lock_release(p: Handle) -> Status {
     if release(p) {
         0
     } else {
@@ -199,6 +250,13 @@ pub static REGISTRY: Registry = Registry {
     acquire: registry_acquire,
     acquire_related: registry_acquire_related,
     release: registry_release,
+};
+
+/// `registry.mysql_minimal_chassis_no_lock`: the same registry, taking no lock.
+pub static REGISTRY_NO_LOCK: Registry = Registry {
+    acquire: no_lock_acquire,
+    acquire_related: no_lock_acquire_related,
+    release: no_lock_release,
 };
 
 pub static SIMPLE_ERROR_LOG: SimpleErrorLog = SimpleErrorLog {

@@ -26,8 +26,11 @@ pub unsafe extern "C" fn get_size(
         let Ok(mode) = Mode::parse(mode, block_size) else {
             return FAILED;
         };
+        let Some(size) = mode.output_size(input_length) else {
+            return FAILED;
+        };
         // SAFETY: out pointer from the caller.
-        if unsafe { write(out_size, mode.output_size(input_length)) } {
+        if unsafe { write(out_size, size) } {
             OK
         } else {
             FAILED
@@ -71,11 +74,12 @@ unsafe fn run(
         let Ok(mode) = Mode::parse(mode_name, block_size) else {
             return FAILED;
         };
-        let fits = match direction {
-            AesDirection::Encrypt => out_len >= mode.output_size(input_len),
-            AesDirection::Decrypt => out_len >= input_len,
+        let needed = match direction {
+            AesDirection::Encrypt => mode.output_size(input_len),
+            AesDirection::Decrypt => Some(input_len),
         };
-        if out.is_null() || !fits {
+        // Every check before the first write into mysqld's buffers.
+        if out.is_null() || written.is_null() || needed.is_none_or(|n| out_len < n) {
             return FAILED;
         }
         let result = keyring.aes(

@@ -4,6 +4,7 @@ use super::super::abi::{Status, FAILED, OK};
 use super::super::args::{opt_str, str_or_empty};
 use super::super::component::keyring;
 use super::super::guard::guard;
+use super::super::stack;
 use super::failed;
 use std::ffi::c_char;
 
@@ -21,6 +22,9 @@ pub unsafe extern "C" fn generate(
         let Some(keyring) = keyring() else {
             return failed("generate", "the keyring is not loaded");
         };
+        if let Err(e) = stack::check("generate") {
+            return failed("generate", e);
+        }
         // SAFETY: caller's arguments, valid for the call.
         let args = unsafe { (opt_str(data_id), str_or_empty(auth_id), opt_str(data_type)) };
         let (Ok(Some(data_id)), Ok(auth_id), Ok(Some(data_type))) = args else {

@@ -2,7 +2,7 @@
 //! Lengths exclude the terminator; `is_valid` is non-zero while valid.
 
 use super::super::abi::{Handle, Status, FAILED, OK};
-use super::super::args::{copy_terminated, write};
+use super::super::args::{copy_terminated_both, write_both};
 use super::super::component::keyring;
 use super::super::guard::guard;
 use super::super::handles;
@@ -20,10 +20,15 @@ impl KeysIterator {
     }
 }
 
-fn iterator<'a>(handle: Handle) -> Option<&'a mut KeysIterator> {
-    // SAFETY: mysqld passes back only handles this service handed out, one thread at a
-    // time (the service contract of every caller).
+fn iterator<'a>(handle: Handle) -> Option<&'a KeysIterator> {
+    // SAFETY: mysqld passes back only handles this service handed out (the service
+    // contract of every caller).
     unsafe { handles::borrow(handle) }
+}
+
+fn iterator_mut<'a>(handle: Handle) -> Option<&'a mut KeysIterator> {
+    // SAFETY: as above, and one thread at a time per iterator (the service contract).
+    unsafe { handles::borrow_mut(handle) }
 }
 
 /// `init(out)`.
@@ -72,7 +77,7 @@ pub unsafe extern "C" fn is_valid(handle: Handle) -> Status {
 /// # Safety
 /// As for every iterator method.
 pub unsafe extern "C" fn next(handle: Handle) -> Status {
-    guard(FAILED, || match iterator(handle) {
+    guard(FAILED, || match iterator_mut(handle) {
         Some(it) if it.position < it.ids.len() => {
             it.position += 1;
             OK
@@ -94,9 +99,9 @@ pub unsafe extern "C" fn get_length(
         let Some(id) = iterator(handle).and_then(|it| it.current()) else {
             return FAILED;
         };
-        // SAFETY: out pointers from the caller, NULL-checked by `write`.
+        // SAFETY: out pointers from the caller, NULL-checked by `write_both`.
         let wrote =
-            unsafe { write(data_id_len, id.data_id.len()) && write(auth_id_len, id.auth_id.len()) };
+            unsafe { write_both(data_id_len, id.data_id.len(), auth_id_len, id.auth_id.len()) };
         if wrote {
             OK
         } else {
@@ -123,8 +128,10 @@ pub unsafe extern "C" fn get(
         };
         // SAFETY: buffers from the caller with their capacities.
         let copied = unsafe {
-            copy_terminated(data_id, data_id_len, id.data_id.as_bytes())
-                && copy_terminated(auth_id, auth_id_len, id.auth_id.as_bytes())
+            copy_terminated_both(
+                (data_id, data_id_len, id.data_id.as_bytes()),
+                (auth_id, auth_id_len, id.auth_id.as_bytes()),
+            )
         };
         if copied {
             OK

@@ -1,39 +1,38 @@
 //! `keyring_load`: reads the configuration, builds a whole new keyring, swaps it in.
 
 use super::super::abi::{Status, FAILED, OK};
-use super::super::args::opt_str;
+use super::super::args::opt_path;
 use super::super::component;
 use super::super::error_log::{self, ErrorLog};
 use super::super::guard::guard;
+use super::super::stack;
 use super::failed;
 use crate::log::LogLevel;
 use std::ffi::c_char;
-use std::path::Path;
 use std::sync::Arc;
 
 /// `load(component_path, instance_path)`: the plugin dir and the data dir, with or without
-/// a trailing `/` (mysqld passes one, mysql_migrate_keyring does not).
+/// a trailing `/` (mysqld passes one, mysql_migrate_keyring does not), in any encoding a
+/// Unix path may have.
 ///
 /// # Safety
 /// Strings are NULL or NUL-terminated.
 pub unsafe extern "C" fn load(plugin_dir: *const c_char, data_dir: *const c_char) -> Status {
     guard(FAILED, || {
         error_log::acquire();
+        if let Err(e) = stack::check("keyring load") {
+            return failed("keyring load", e);
+        }
         // SAFETY: caller's arguments, valid for the call.
-        let (Ok(Some(plugin_dir)), Ok(data_dir)) =
-            (unsafe { opt_str(plugin_dir) }, unsafe { opt_str(data_dir) })
-        else {
+        let (plugin_dir, data_dir) = unsafe { (opt_path(plugin_dir), opt_path(data_dir)) };
+        let Some(plugin_dir) = plugin_dir else {
             return failed(
                 "keyring load",
-                "the plugin directory is missing or not UTF-8",
+                "mysqld passed no plugin directory (NULL component_path)",
             );
         };
-        let data_dir = data_dir.unwrap_or("");
-        match component::load(
-            Path::new(plugin_dir),
-            Path::new(data_dir),
-            Arc::new(ErrorLog),
-        ) {
+        let data_dir = data_dir.unwrap_or(std::path::Path::new(""));
+        match component::load(plugin_dir, data_dir, Arc::new(ErrorLog)) {
             Ok(count) => {
                 let session = component::keyring()
                     .map(|k| k.session())

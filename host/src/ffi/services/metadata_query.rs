@@ -2,7 +2,7 @@
 //! the terminator (unlike the keys iterator).
 
 use super::super::abi::{Handle, Status, FAILED, OK};
-use super::super::args::{copy_terminated, write};
+use super::super::args::{copy_terminated_both, write_both};
 use super::super::component::keyring;
 use super::super::guard::guard;
 use super::super::handles;
@@ -12,10 +12,15 @@ use std::ffi::{c_char, CString};
 
 struct MetadataIterator(VecDeque<(CString, CString)>);
 
-fn iterator<'a>(handle: Handle) -> Option<&'a mut MetadataIterator> {
-    // SAFETY: mysqld passes back only handles this service handed out, one thread at a
-    // time (the service contract of every caller).
+fn iterator<'a>(handle: Handle) -> Option<&'a MetadataIterator> {
+    // SAFETY: mysqld passes back only handles this service handed out (the service
+    // contract of every caller).
     unsafe { handles::borrow(handle) }
+}
+
+fn iterator_mut<'a>(handle: Handle) -> Option<&'a mut MetadataIterator> {
+    // SAFETY: as above, and one thread at a time per iterator (the service contract).
+    unsafe { handles::borrow_mut(handle) }
 }
 
 fn c(text: String) -> CString {
@@ -65,7 +70,7 @@ pub unsafe extern "C" fn is_valid(handle: Handle) -> Status {
 /// As for every iterator method.
 pub unsafe extern "C" fn next(handle: Handle) -> Status {
     guard(FAILED, || {
-        match iterator(handle).and_then(|it| it.0.pop_front()) {
+        match iterator_mut(handle).and_then(|it| it.0.pop_front()) {
             Some(_) => OK,
             None => FAILED,
         }
@@ -85,9 +90,14 @@ pub unsafe extern "C" fn get_length(
         let Some((k, v)) = iterator(handle).and_then(|it| it.0.front()) else {
             return FAILED;
         };
-        // SAFETY: out pointers from the caller, NULL-checked by `write`.
+        // SAFETY: out pointers from the caller, NULL-checked by `write_both`.
         let wrote = unsafe {
-            write(key_len, k.as_bytes().len() + 1) && write(value_len, v.as_bytes().len() + 1)
+            write_both(
+                key_len,
+                k.as_bytes().len() + 1,
+                value_len,
+                v.as_bytes().len() + 1,
+            )
         };
         if wrote {
             OK
@@ -114,8 +124,10 @@ pub unsafe extern "C" fn get(
         };
         // SAFETY: buffers from the caller with their capacities.
         let copied = unsafe {
-            copy_terminated(key, key_len, k.as_bytes())
-                && copy_terminated(value, value_len, v.as_bytes())
+            copy_terminated_both(
+                (key, key_len, k.as_bytes()),
+                (value, value_len, v.as_bytes()),
+            )
         };
         if copied {
             OK

@@ -1,7 +1,7 @@
 //! `keyring_reader_with_status`: reads from the cache; the object owns a copy of the key.
 
 use super::super::abi::{Handle, Status, FAILED, OK};
-use super::super::args::{opt_str, str_or_empty, write};
+use super::super::args::{opt_str, str_or_empty, write, write_both};
 use super::super::component::keyring;
 use super::super::guard::guard;
 use super::super::handles;
@@ -56,7 +56,7 @@ pub unsafe extern "C" fn deinit(object: Handle) -> Status {
 
 fn object<'a>(handle: Handle) -> Option<&'a ReaderObject> {
     // SAFETY: mysqld passes back only objects `init` handed out (service contract).
-    unsafe { handles::borrow::<ReaderObject>(handle) }.map(|o| &*o)
+    unsafe { handles::borrow::<ReaderObject>(handle) }
 }
 
 /// `fetch_length(object, data_size, type_size)`: lengths without terminators.
@@ -72,9 +72,8 @@ pub unsafe extern "C" fn fetch_length(
         let Some(ReaderObject(key)) = object(handle) else {
             return FAILED;
         };
-        // SAFETY: out pointers from the caller, NULL-checked by `write`.
-        let wrote =
-            unsafe { write(data_size, key.data.len()) && write(type_size, key.key_type.len()) };
+        // SAFETY: out pointers from the caller, NULL-checked by `write_both`.
+        let wrote = unsafe { write_both(data_size, key.data.len(), type_size, key.key_type.len()) };
         if wrote {
             OK
         } else {
@@ -103,22 +102,26 @@ pub unsafe extern "C" fn fetch(
             return FAILED;
         };
         let (data, ty) = (&key.data[..], key.key_type.as_bytes());
+        // Every check before the first write: a refused call leaves mysqld's memory as
+        // it was.
         if data_buf.is_null()
             || type_buf.is_null()
+            || data_size.is_null()
+            || type_size.is_null()
             || data_buf_len < data.len()
             || type_buf_len < ty.len()
         {
             return FAILED;
         }
         // SAFETY: both buffers are non-NULL and at least as long as the declared lengths,
-        // which are at least the copied lengths (checked above).
+        // which are at least the copied lengths, and both size pointers are non-NULL
+        // (checked above).
         unsafe {
             std::ptr::write_bytes(data_buf, 0, data_buf_len);
             std::ptr::write_bytes(type_buf, 0, type_buf_len);
             std::ptr::copy_nonoverlapping(data.as_ptr(), data_buf, data.len());
             std::ptr::copy_nonoverlapping(ty.as_ptr(), type_buf.cast::<u8>(), ty.len());
-            write(data_size, data.len());
-            write(type_size, ty.len());
+            write_both(data_size, data.len(), type_size, ty.len());
         }
         OK
     })

@@ -4,6 +4,7 @@ use super::super::abi::{Status, FAILED, OK};
 use super::super::args::{bytes, opt_str, str_or_empty};
 use super::super::component::keyring;
 use super::super::guard::guard;
+use super::super::stack;
 use super::failed;
 use std::ffi::{c_char, c_uchar};
 
@@ -22,6 +23,9 @@ pub unsafe extern "C" fn store(
         let Some(keyring) = keyring() else {
             return failed("store", "the keyring is not loaded");
         };
+        if let Err(e) = stack::check("store") {
+            return failed("store", e);
+        }
         // SAFETY: caller's arguments, valid for the call.
         let args = unsafe {
             (
@@ -50,6 +54,9 @@ pub unsafe extern "C" fn remove(data_id: *const c_char, auth_id: *const c_char) 
         let Some(keyring) = keyring() else {
             return failed("remove", "the keyring is not loaded");
         };
+        if let Err(e) = stack::check("remove") {
+            return failed("remove", e);
+        }
         // SAFETY: caller's arguments, valid for the call.
         let (Ok(Some(data_id)), Ok(auth_id)) = (unsafe { opt_str(data_id) }, unsafe {
             str_or_empty(auth_id)

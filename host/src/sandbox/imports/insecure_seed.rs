@@ -4,6 +4,7 @@
 
 use crate::sandbox::HostState;
 use wasmtime::component::{Component, Linker};
+use wasmtime::StoreContextMut;
 
 const INTERFACE_PREFIX: &str = "wasi:random/insecure-seed@0.2.";
 
@@ -17,9 +18,10 @@ pub fn define(linker: &mut Linker<HostState>, component: &Component) -> wasmtime
         .filter(|name| name.starts_with(INTERFACE_PREFIX))
         .collect();
     for name in names {
-        linker
-            .instance(&name)?
-            .func_wrap("insecure-seed", |_store, (): ()| {
+        linker.instance(&name)?.func_wrap(
+            "insecure-seed",
+            |mut store: StoreContextMut<'_, HostState>, (): ()| {
+                HostState::charge(store.data_mut(), 0)?;
                 let mut seed = [0u8; 16];
                 getrandom::fill(&mut seed).map_err(|e| {
                     wasmtime::format_err!("operating-system randomness failed: {e}")
@@ -29,7 +31,8 @@ pub fn define(linker: &mut Linker<HostState>, component: &Component) -> wasmtime
                     u64::from_le_bytes(a.try_into().expect("8 bytes")),
                     u64::from_le_bytes(b.try_into().expect("8 bytes")),
                 ),))
-            })?;
+            },
+        )?;
     }
     Ok(())
 }

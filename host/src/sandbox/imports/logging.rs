@@ -1,5 +1,5 @@
-//! `logging`: the guest's log lines, bounded in length and scrubbed of anything shaped
-//! like key material, to the host's sink.
+//! `logging`: the guest's log lines, bounded in length and number and scrubbed of anything
+//! shaped like key material, to the host's sink.
 
 use crate::log::LogLevel;
 use crate::sandbox::bindings::logging::{Host, Level};
@@ -10,6 +10,11 @@ const MAX_LINE: usize = 1024;
 
 impl Host for HostState {
     fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
+        self.charge(message.len())?;
+        if !self.budget.log_line() {
+            // Counted; the sandbox writes one line with the count when the call ends.
+            return Ok(());
+        }
         let level = match level {
             Level::Error => LogLevel::Error,
             Level::Warning => LogLevel::Warning,
@@ -17,9 +22,8 @@ impl Host for HostState {
             Level::Debug => LogLevel::Debug,
         };
         let message = redact_key_like_runs(&message);
-        let mut line: String = message
+        let mut line: String = crate::log::one_line(&message)
             .chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
             .take(MAX_LINE)
             .collect();
         if message.chars().count() > MAX_LINE {

@@ -4,5 +4,3 @@ mod entropy;
 pub(super) mod insecure_seed;
 mod logging;
 mod transport;
-
-pub use entropy::MAX_RANDOM_BYTES;

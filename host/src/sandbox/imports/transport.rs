@@ -2,14 +2,13 @@
 
 use crate::broker::GuestConnection;
 use crate::sandbox::bindings::transport::{Host, HostConnection, TransportError};
+use crate::sandbox::budget::MAX_OPEN_CONNECTIONS;
 use crate::sandbox::host_state::HostState;
 use wasmtime::component::Resource;
 
-/// How many connections one guest may hold open at once.
-const MAX_OPEN_CONNECTIONS: usize = 8;
-
 impl Host for HostState {
     fn server_count(&mut self) -> wasmtime::Result<u32> {
+        self.charge(0)?;
         Ok(self.dialer.server_count())
     }
 
@@ -17,10 +16,13 @@ impl Host for HostState {
         &mut self,
         index: u32,
     ) -> wasmtime::Result<Result<Resource<GuestConnection>, TransportError>> {
+        self.charge(0)?;
         if self.open_connections >= MAX_OPEN_CONNECTIONS {
-            return Ok(Err(TransportError::Io(format!(
-                "the guest already holds {MAX_OPEN_CONNECTIONS} open connections"
-            ))));
+            // The keyring needs one connection; a guest holding this many leaks them. It
+            // traps, so the instance and every connection it holds are discarded.
+            wasmtime::bail!(
+                "the guest holds {MAX_OPEN_CONNECTIONS} open connections and asked for another"
+            );
         }
         let conn = match self.dialer.open(index) {
             Ok(channel) => GuestConnection(channel),
@@ -34,6 +36,7 @@ impl Host for HostState {
 
 impl HostConnection for HostState {
     fn server_index(&mut self, conn: Resource<GuestConnection>) -> wasmtime::Result<u32> {
+        self.charge(0)?;
         Ok(self.table.get(&conn)?.0.server_index())
     }
 
@@ -43,6 +46,10 @@ impl HostConnection for HostState {
         message: Vec<u8>,
     ) -> wasmtime::Result<Result<(), TransportError>> {
         let message = zeroize::Zeroizing::new(message);
+        self.charge(message.len())?;
+        self.budget
+            .message()
+            .map_err(|e| wasmtime::format_err!("{e}"))?;
         Ok(self.table.get_mut(&conn)?.0.send(&message))
     }
 
@@ -50,10 +57,12 @@ impl HostConnection for HostState {
         &mut self,
         conn: Resource<GuestConnection>,
     ) -> wasmtime::Result<Result<Vec<u8>, TransportError>> {
+        self.charge(0)?;
         Ok(self.table.get_mut(&conn)?.0.receive())
     }
 
     fn drop(&mut self, conn: Resource<GuestConnection>) -> wasmtime::Result<()> {
+        self.charge(0)?;
         self.table.delete(conn)?;
         self.open_connections -= 1;
         Ok(())
