@@ -1,9 +1,11 @@
-//! A fast scripted KMIP server on 127.0.0.1 for benchmarks: mutual TLS, objects in memory, minimal answers to the operations the keyring sends.
+//! A fast scripted KMIP server on 127.0.0.1 for benchmarks and for real servers' quirks:
+//! mutual TLS, objects in memory, minimal answers to the operations the keyring sends.
 //!
-//! It answers Discover Versions, Register, Activate, Revoke, Destroy, Locate (Object Type
-//! and attribute filters, Maximum Items, Offset Items), Get and Get Attributes, with the
-//! tests' own TTLV codec, one thread per connection. It checks little: it exists so that
-//! what a benchmark measures is the client, not a slow server.
+//! It answers Discover Versions, Register, Activate, Revoke, Destroy, Locate (Object Type,
+//! State and attribute filters, Maximum Items, Offset Items), Get and Get Attributes, with
+//! the tests' own TTLV codec, one thread per connection. It checks little: it exists so
+//! that what a benchmark measures is the client, not a slow server. [`Quirks`] make it
+//! behave as real servers were measured or documented to behave (tests/tests/server_quirks.rs).
 
 use crate::pki::Pki;
 use crate::ttlv::{self, en, int, st, tag, text, Item};
@@ -23,11 +25,83 @@ const SECRET_DATA: u32 = 0x07;
 /// State values (9.1.3.2.17).
 const PRE_ACTIVE: u32 = 1;
 const ACTIVE: u32 = 2;
-const DEACTIVATED: u32 = 4;
-/// Result Reason values (9.1.3.2.29).
+const DEACTIVATED: u32 = 3;
+const DESTROYED: u32 = 5;
+/// Result Reason values (9.1.3.2.29; KMIP 2.0 section 11.29 for the last two).
 const ITEM_NOT_FOUND: u32 = 0x01;
+const INVALID_MESSAGE: u32 = 0x04;
 const INVALID_FIELD: u32 = 0x07;
 const OPERATION_NOT_SUPPORTED: u32 = 0x05;
+const PERMISSION_DENIED: u32 = 0x0C;
+const KEY_FORMAT_TYPE_NOT_SUPPORTED: u32 = 0x10;
+const OBJECT_DESTROYED: u32 = 0x36;
+const WRONG_KEY_LIFECYCLE_STATE: u32 = 0x43;
+/// Key Format Type values (9.1.3.2.3).
+const RAW: u32 = 0x01;
+const TRANSPARENT_SYMMETRIC_KEY: u32 = 0x07;
+
+/// Located Items in a Locate answer (KMIP 1.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LocatedItems {
+    /// Not sent (PyKMIP).
+    #[default]
+    Absent,
+    /// The number of matches, as the specification says.
+    Total,
+    /// The number of identifiers in this answer (what Cosmian KMS sends).
+    PageSize,
+}
+
+/// How this server departs from the polite behaviour: each one a real server's, as
+/// measured (Cosmian KMS 5.28, PyKMIP 0.11) or documented (CipherTrust, Vault, the KMIP
+/// specification's options).
+#[derive(Debug, Clone, Default)]
+pub struct Quirks {
+    /// Answers a Locate with at most this many identifiers, whatever was asked.
+    pub locate_cap: Option<usize>,
+    /// Ignores Offset Items: every page is the first one (Cosmian KMS).
+    pub ignore_offset: bool,
+    /// What Located Items says.
+    pub located_items: LocatedItems,
+    /// Lists objects newest first in every other Locate answer: no stable order.
+    pub reorder: bool,
+    /// After this many Locate answers, destroys the object with this identifier, as
+    /// another client would between two pages.
+    pub destroy_after_locates: Option<(usize, String)>,
+    /// After this many Locate answers, destroys these objects: another client removing
+    /// keys between the Locate and the Get.
+    pub destroy_after_listing: Option<(usize, Vec<String>)>,
+    /// Keeps a destroyed object's metadata (State Destroyed); its Get fails with Object
+    /// Destroyed (CipherTrust, Cosmian KMS).
+    pub keep_destroyed: bool,
+    /// Stops a batch at the first failed item, whatever the Batch Error Continuation
+    /// Option says.
+    pub stop_batch_on_error: bool,
+    /// Refuses a request that carries a Batch Error Continuation Option with one Invalid
+    /// Message answer (a server without support for it, as KMIP lets it be).
+    pub reject_batch_options: bool,
+    /// Registers objects Active (an activation-date policy) and refuses their Activate with
+    /// Wrong Key Lifecycle State (Cosmian KMS with an Activation Date).
+    pub active_at_register: bool,
+    /// Refuses to Destroy an object that is Active (PyKMIP, Cosmian KMS).
+    pub refuse_destroy_active: bool,
+    /// The versions Discover Versions lists, in this order (default 1.4 down to 1.0).
+    pub versions: Option<Vec<(i32, i32)>>,
+    /// Refuses Discover Versions with this Result Reason.
+    pub refuse_discover_versions: Option<u32>,
+    /// Answers any request whose header carries this version with Invalid Message.
+    pub invalid_header_version: Option<(i32, i32)>,
+    /// Refuses a Locate of Secret Data with this Result Reason (no Secret Data support).
+    pub refuse_secret_data: Option<u32>,
+    /// Keeps symmetric keys as Transparent Symmetric Keys: a Get without a format answers
+    /// that, a Get asking for Raw is refused with Key Format Type Not Supported (PyKMIP
+    /// does not convert formats).
+    pub transparent_keys: bool,
+    /// Answers Get Attributes without the State.
+    pub omit_state: bool,
+    /// Answers with this Result Reason where Item Not Found belongs.
+    pub not_found_reason: Option<u32>,
+}
 /// Largest request accepted; the keyring's biggest is a batch of 200 small items.
 const MAX_REQUEST: usize = 4 << 20;
 
@@ -38,6 +112,21 @@ struct Object {
     /// Attribute structures from the Register template.
     attributes: Vec<Item>,
     state: u32,
+}
+
+/// One object of [`FastPeer::populate_objects`].
+#[derive(Debug, Clone)]
+pub struct Populated {
+    /// Its Name.
+    pub name: String,
+    /// Symmetric Key (AES) or Secret Data.
+    pub secret: bool,
+    /// Its key material.
+    pub material: Vec<u8>,
+    /// Its State (1 PreActive, 2 Active, 3 Deactivated).
+    pub state: u32,
+    /// Names after the first.
+    pub more_names: Vec<String>,
 }
 
 #[derive(Default)]
@@ -56,6 +145,9 @@ impl Objects {
 
 #[derive(Default)]
 struct Shared {
+    quirks: Quirks,
+    /// Locate requests answered so far.
+    locates: AtomicU64,
     objects: RwLock<Objects>,
     stop: AtomicBool,
     /// Sockets of live connections, so dropping the server can end their threads.
@@ -78,6 +170,11 @@ pub struct FastPeer {
 impl FastPeer {
     /// Generates a PKI and starts serving on a free loopback port.
     pub fn start() -> Result<Self> {
+        Self::start_with(Quirks::default())
+    }
+
+    /// As [`Self::start`], with a real server's quirks.
+    pub fn start_with(quirks: Quirks) -> Result<Self> {
         let dir = tempfile::Builder::new().prefix("fast-peer-").tempdir()?;
         let pki = Pki::generate(dir.path())?;
         let certs =
@@ -87,7 +184,7 @@ impl FastPeer {
         for ca in CertificateDer::pem_file_iter(&pki.ca)? {
             roots.add(ca?)?;
         }
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         // Mutual TLS like a real KMIP server, so handshakes cost what they cost in production.
         let clients = rustls::server::WebPkiClientVerifier::builder_with_provider(
             roots.into(),
@@ -102,7 +199,10 @@ impl FastPeer {
         );
         let listener = TcpListener::bind("127.0.0.1:0").context("binding the fast peer")?;
         let port = listener.local_addr()?.port();
-        let shared = Arc::new(Shared::default());
+        let shared = Arc::new(Shared {
+            quirks,
+            ..Shared::default()
+        });
         let state = shared.clone();
         let accept = std::thread::Builder::new()
             .name("fast-peer-accept".into())
@@ -146,14 +246,72 @@ impl FastPeer {
         let mut objects = self.shared.objects.write().expect("not poisoned");
         range
             .map(|i| {
+                let mut attributes = key_attributes(&format!("{prefix}{i}"), group);
+                attributes.push(attribute(
+                    "Cryptographic Length",
+                    int(tag::ATTRIBUTE_VALUE, 256),
+                ));
                 objects.insert(Object {
                     object_type: SYMMETRIC_KEY,
                     object: aes_object(&populated_material(i)),
-                    attributes: key_attributes(&format!("{prefix}{i}"), group),
+                    attributes,
                     state: ACTIVE,
                 })
             })
             .collect()
+    }
+
+    /// Adds the given objects straight into the store, in the Object Group `group` if
+    /// given; returns their ids.
+    pub fn populate_objects(&self, objects: &[Populated], group: Option<&str>) -> Vec<String> {
+        let mut store = self.shared.objects.write().expect("not poisoned");
+        objects
+            .iter()
+            .map(|o| {
+                let mut attributes = key_attributes(&o.name, group);
+                for name in &o.more_names {
+                    attributes.push(name_attribute(name));
+                }
+                let (object_type, object) = if o.secret {
+                    (SECRET_DATA, secret_object(&o.material))
+                } else {
+                    attributes.push(attribute(
+                        "Cryptographic Length",
+                        int(tag::ATTRIBUTE_VALUE, o.material.len() as i32 * 8),
+                    ));
+                    (SYMMETRIC_KEY, aes_object(&o.material))
+                };
+                store.insert(Object {
+                    object_type,
+                    object,
+                    attributes,
+                    state: o.state,
+                })
+            })
+            .collect()
+    }
+
+    /// Identifiers of the objects the server holds, destroyed ones included.
+    pub fn ids(&self) -> Vec<String> {
+        let objects = self.shared.objects.read().expect("not poisoned");
+        objects.by_id.keys().map(u64::to_string).collect()
+    }
+
+    /// The value of attribute `name` of object `id`, as registered.
+    pub fn attribute_of(&self, id: &str, name: &str) -> Option<Item> {
+        let objects = self.shared.objects.read().expect("not poisoned");
+        let object = objects.by_id.get(&id.parse().ok()?)?;
+        object
+            .attributes
+            .iter()
+            .find(|a| a.child(tag::ATTRIBUTE_NAME).and_then(Item::text) == Some(name))
+            .and_then(|a| a.child(tag::ATTRIBUTE_VALUE).cloned())
+    }
+
+    /// The State of object `id`, if the server holds it.
+    pub fn state_of(&self, id: &str) -> Option<u32> {
+        let objects = self.shared.objects.read().expect("not poisoned");
+        objects.by_id.get(&id.parse().ok()?).map(|o| o.state)
     }
 
     /// Forgets every object.
@@ -228,21 +386,67 @@ fn aes_object(material: &[u8]) -> Item {
     )
 }
 
+/// The same key as a Transparent Symmetric Key (key material is a structure with Key).
+fn transparent_aes_object(raw: &Item) -> Option<Item> {
+    let material = raw
+        .path(&[tag::KEY_BLOCK, tag::KEY_VALUE, tag::KEY_MATERIAL])?
+        .bytes()?;
+    Some(st(
+        tag::SYMMETRIC_KEY,
+        vec![st(
+            tag::KEY_BLOCK,
+            vec![
+                en(tag::KEY_FORMAT_TYPE, TRANSPARENT_SYMMETRIC_KEY),
+                st(
+                    tag::KEY_VALUE,
+                    vec![st(tag::KEY_MATERIAL, vec![ttlv::bytes(tag::KEY, material)])],
+                ),
+                en(tag::CRYPTOGRAPHIC_ALGORITHM, 3),
+                int(tag::CRYPTOGRAPHIC_LENGTH, material.len() as i32 * 8),
+            ],
+        )],
+    ))
+}
+
+/// A Secret Data object of type Password, Opaque, as the keyring registers one.
+fn secret_object(material: &[u8]) -> Item {
+    st(
+        tag::SECRET_DATA,
+        vec![
+            en(tag::SECRET_DATA_TYPE, 1),
+            st(
+                tag::KEY_BLOCK,
+                vec![
+                    en(tag::KEY_FORMAT_TYPE, 2),
+                    st(
+                        tag::KEY_VALUE,
+                        vec![ttlv::bytes(tag::KEY_MATERIAL, material)],
+                    ),
+                ],
+            ),
+        ],
+    )
+}
+
 fn attribute(name: &str, value: Item) -> Item {
     st(tag::ATTRIBUTE, vec![text(tag::ATTRIBUTE_NAME, name), value])
+}
+
+fn name_attribute(name: &str) -> Item {
+    attribute(
+        "Name",
+        st(
+            tag::ATTRIBUTE_VALUE,
+            vec![text(tag::NAME_VALUE, name), en(tag::NAME_TYPE, 1)],
+        ),
+    )
 }
 
 /// The Register template attributes of an owner-less AES key.
 fn key_attributes(name: &str, group: Option<&str>) -> Vec<Item> {
     let mut attributes = vec![
         attribute("Cryptographic Usage Mask", int(tag::ATTRIBUTE_VALUE, 0x0C)),
-        attribute(
-            "Name",
-            st(
-                tag::ATTRIBUTE_VALUE,
-                vec![text(tag::NAME_VALUE, name), en(tag::NAME_TYPE, 1)],
-            ),
-        ),
+        name_attribute(name),
     ];
     if let Some(group) = group {
         attributes.push(attribute("Object Group", text(tag::ATTRIBUTE_VALUE, group)));
@@ -312,20 +516,46 @@ fn respond(request: &[u8], shared: &Shared) -> Result<Vec<u8>> {
         version(tag::PROTOCOL_VERSION_MAJOR).unwrap_or(1),
         version(tag::PROTOCOL_VERSION_MINOR).unwrap_or(4),
     );
-    let items = message
-        .all(tag::BATCH_ITEM)
-        .into_iter()
-        .map(|item| {
-            let op = item
-                .child(tag::OPERATION)
-                .and_then(Item::enumeration)
-                .unwrap_or(0);
-            let id = item.child(tag::UNIQUE_BATCH_ITEM_ID).and_then(Item::bytes);
-            let empty = st(tag::REQUEST_PAYLOAD, vec![]);
-            let payload = item.child(tag::REQUEST_PAYLOAD).unwrap_or(&empty);
-            answer(op, id, operate(op, payload, shared))
-        })
-        .collect();
+    let quirks = &shared.quirks;
+    let whole_message_refused = |message: &str| {
+        let item = st(
+            tag::BATCH_ITEM,
+            vec![
+                en(tag::RESULT_STATUS, 1),
+                en(tag::RESULT_REASON, INVALID_MESSAGE),
+                text(tag::RESULT_MESSAGE, message),
+            ],
+        );
+        ttlv::response(major, minor, vec![item])
+    };
+    if quirks.invalid_header_version == Some((major, minor)) {
+        return Ok(whole_message_refused("protocol version not supported"));
+    }
+    if quirks.reject_batch_options
+        && message
+            .path(&[tag::REQUEST_HEADER, tag::BATCH_ERROR_CONTINUATION_OPTION])
+            .is_some()
+    {
+        return Ok(whole_message_refused(
+            "Batch Error Continuation Option not supported",
+        ));
+    }
+    let mut items = Vec::new();
+    for item in message.all(tag::BATCH_ITEM) {
+        let op = item
+            .child(tag::OPERATION)
+            .and_then(Item::enumeration)
+            .unwrap_or(0);
+        let id = item.child(tag::UNIQUE_BATCH_ITEM_ID).and_then(Item::bytes);
+        let empty = st(tag::REQUEST_PAYLOAD, vec![]);
+        let payload = item.child(tag::REQUEST_PAYLOAD).unwrap_or(&empty);
+        let outcome = operate(op, payload, shared);
+        let failed = outcome.is_err();
+        items.push(answer(op, id, outcome));
+        if failed && quirks.stop_batch_on_error {
+            break;
+        }
+    }
     Ok(ttlv::response(major, minor, items))
 }
 
@@ -351,32 +581,60 @@ fn answer(op: u32, id: Option<&[u8]>, outcome: Outcome) -> Item {
     st(tag::BATCH_ITEM, children)
 }
 
-fn uid_of(payload: &Item) -> std::result::Result<(String, u64), (u32, &'static str)> {
+fn uid_of(
+    payload: &Item,
+    quirks: &Quirks,
+) -> std::result::Result<(String, u64), (u32, &'static str)> {
     let uid = payload
         .child(tag::UNIQUE_IDENTIFIER)
         .and_then(Item::text)
         .ok_or((INVALID_FIELD, "no Unique Identifier"))?;
-    let key = uid
-        .parse()
-        .map_err(|_| (ITEM_NOT_FOUND, "no such object"))?;
+    let key = uid.parse().map_err(|_| not_found(quirks))?;
     Ok((uid.to_owned(), key))
+}
+
+fn not_found(quirks: &Quirks) -> (u32, &'static str) {
+    (
+        quirks.not_found_reason.unwrap_or(ITEM_NOT_FOUND),
+        "no such object",
+    )
 }
 
 fn uid_payload(uid: String) -> Vec<Item> {
     vec![text(tag::UNIQUE_IDENTIFIER, &uid)]
 }
 
+/// Destroys an object as the server's Destroy does: gone, or kept with its metadata.
+fn destroy(objects: &mut Objects, key: u64, quirks: &Quirks) -> bool {
+    if quirks.keep_destroyed {
+        match objects.by_id.get_mut(&key) {
+            Some(object) if object.state != DESTROYED => {
+                object.state = DESTROYED;
+                true
+            }
+            _ => false,
+        }
+    } else {
+        objects.by_id.remove(&key).is_some()
+    }
+}
+
 fn operate(op: u32, payload: &Item, shared: &Shared) -> Outcome {
     use ttlv::op as o;
+    let quirks = &shared.quirks;
     let objects = &shared.objects;
+    let live = |object: &Object| object.state != DESTROYED;
     match op {
-        o::DISCOVER_VERSIONS => Ok(ttlv::protocol_versions(&[
-            (1, 4),
-            (1, 3),
-            (1, 2),
-            (1, 1),
-            (1, 0),
-        ])),
+        o::DISCOVER_VERSIONS => {
+            if let Some(reason) = quirks.refuse_discover_versions {
+                return Err((reason, "Discover Versions refused"));
+            }
+            let versions = quirks
+                .versions
+                .clone()
+                .unwrap_or_else(|| vec![(1, 4), (1, 3), (1, 2), (1, 1), (1, 0)]);
+            Ok(ttlv::protocol_versions(&versions))
+        }
         o::REGISTER => {
             let object_type = payload
                 .child(tag::OBJECT_TYPE)
@@ -399,67 +657,96 @@ fn operate(op: u32, payload: &Item, shared: &Shared) -> Outcome {
                 object_type,
                 object,
                 attributes,
-                state: PRE_ACTIVE,
+                state: if quirks.active_at_register {
+                    ACTIVE
+                } else {
+                    PRE_ACTIVE
+                },
             });
             Ok(uid_payload(uid))
         }
         o::ACTIVATE | o::REVOKE => {
-            let (uid, key) = uid_of(payload)?;
+            let (uid, key) = uid_of(payload, quirks)?;
             let mut objects = objects.write().expect("not poisoned");
             let object = objects
                 .by_id
                 .get_mut(&key)
-                .ok_or((ITEM_NOT_FOUND, "no such object"))?;
-            object.state = if op == o::ACTIVATE {
-                ACTIVE
+                .filter(|o| live(o))
+                .ok_or(not_found(quirks))?;
+            if op == o::ACTIVATE {
+                if object.state != PRE_ACTIVE {
+                    return Err((WRONG_KEY_LIFECYCLE_STATE, "DENIED"));
+                }
+                object.state = ACTIVE;
             } else {
-                DEACTIVATED
-            };
+                object.state = DEACTIVATED;
+            }
             Ok(uid_payload(uid))
         }
         o::DESTROY => {
-            let (uid, key) = uid_of(payload)?;
-            objects
-                .write()
-                .expect("not poisoned")
-                .by_id
-                .remove(&key)
-                .ok_or((ITEM_NOT_FOUND, "no such object"))?;
+            let (uid, key) = uid_of(payload, quirks)?;
+            let mut objects = objects.write().expect("not poisoned");
+            if quirks.refuse_destroy_active
+                && objects.by_id.get(&key).is_some_and(|o| o.state == ACTIVE)
+            {
+                return Err((
+                    PERMISSION_DENIED,
+                    "Object is active and cannot be destroyed.",
+                ));
+            }
+            if !destroy(&mut objects, key, quirks) {
+                return Err(not_found(quirks));
+            }
             Ok(uid_payload(uid))
         }
-        o::LOCATE => Ok(locate(payload, &objects.read().expect("not poisoned"))),
+        o::LOCATE => locate(payload, shared),
         o::GET => {
-            let (uid, key) = uid_of(payload)?;
+            let (uid, key) = uid_of(payload, quirks)?;
             let objects = objects.read().expect("not poisoned");
-            let object = objects
-                .by_id
-                .get(&key)
-                .ok_or((ITEM_NOT_FOUND, "no such object"))?;
+            let object = objects.by_id.get(&key).ok_or(not_found(quirks))?;
+            if !live(object) {
+                return Err((OBJECT_DESTROYED, "the object is destroyed"));
+            }
+            let wanted = payload
+                .child(tag::KEY_FORMAT_TYPE)
+                .and_then(Item::enumeration);
+            let body = if object.object_type == SYMMETRIC_KEY && quirks.transparent_keys {
+                if wanted.is_some_and(|f| f != TRANSPARENT_SYMMETRIC_KEY) {
+                    return Err((
+                        KEY_FORMAT_TYPE_NOT_SUPPORTED,
+                        "the key is not held in that format",
+                    ));
+                }
+                transparent_aes_object(&object.object).ok_or((INVALID_FIELD, "not a raw key"))?
+            } else {
+                if object.object_type == SYMMETRIC_KEY && wanted.is_some_and(|f| f != RAW) {
+                    return Err((KEY_FORMAT_TYPE_NOT_SUPPORTED, "the key is held Raw"));
+                }
+                object.object.clone()
+            };
             Ok(vec![
                 en(tag::OBJECT_TYPE, object.object_type),
                 text(tag::UNIQUE_IDENTIFIER, &uid),
-                object.object.clone(),
+                body,
             ])
         }
         o::GET_ATTRIBUTES => {
-            let (uid, key) = uid_of(payload)?;
+            let (uid, key) = uid_of(payload, quirks)?;
             let objects = objects.read().expect("not poisoned");
-            let object = objects
-                .by_id
-                .get(&key)
-                .ok_or((ITEM_NOT_FOUND, "no such object"))?;
+            let object = objects.by_id.get(&key).ok_or(not_found(quirks))?;
             let wanted: Vec<&str> = payload
                 .all(tag::ATTRIBUTE_NAME)
                 .into_iter()
                 .filter_map(Item::text)
                 .collect();
             let state = attribute("State", en(tag::ATTRIBUTE_VALUE, object.state));
+            let state = (!quirks.omit_state).then_some(&state);
             let mut answer = uid_payload(uid);
             answer.extend(
                 object
                     .attributes
                     .iter()
-                    .chain(std::iter::once(&state))
+                    .chain(state)
                     .filter(|a| {
                         wanted.is_empty()
                             || a.child(tag::ATTRIBUTE_NAME)
@@ -474,9 +761,11 @@ fn operate(op: u32, payload: &Item, shared: &Shared) -> Outcome {
     }
 }
 
-/// Identifiers of the objects matching every filter attribute, in creation order, after
-/// Offset Items and up to Maximum Items.
-fn locate(payload: &Item, objects: &Objects) -> Vec<Item> {
+/// Identifiers of the objects matching every filter attribute (destroyed ones never), in
+/// creation order (newest first in every other answer, with `reorder`), after Offset Items
+/// and up to Maximum Items, as far as the quirks allow.
+fn locate(payload: &Item, shared: &Shared) -> Outcome {
+    let quirks = &shared.quirks;
     let filters: Vec<(&str, &Item)> = payload
         .all(tag::ATTRIBUTE)
         .into_iter()
@@ -487,32 +776,85 @@ fn locate(payload: &Item, objects: &Objects) -> Vec<Item> {
             ))
         })
         .collect();
-    let offset = payload
-        .child(tag::OFFSET_ITEMS)
-        .and_then(Item::integer)
-        .unwrap_or(0)
-        .max(0) as usize;
+    let object_type = filters
+        .iter()
+        .find(|(name, _)| *name == "Object Type")
+        .and_then(|(_, v)| v.enumeration());
+    if object_type == Some(SECRET_DATA) {
+        if let Some(reason) = quirks.refuse_secret_data {
+            return Err((reason, "Secret Data is not supported"));
+        }
+    }
+    let offset = if quirks.ignore_offset {
+        0
+    } else {
+        payload
+            .child(tag::OFFSET_ITEMS)
+            .and_then(Item::integer)
+            .unwrap_or(0)
+            .max(0) as usize
+    };
     let maximum = payload
         .child(tag::MAXIMUM_ITEMS)
         .and_then(Item::integer)
-        .map_or(usize::MAX, |m| m.max(0) as usize);
+        .map_or(usize::MAX, |m| m.max(0) as usize)
+        .min(quirks.locate_cap.unwrap_or(usize::MAX));
+    let answered = shared.locates.fetch_add(1, Ordering::Relaxed) as usize;
+    let mut objects = shared.objects.write().expect("not poisoned");
     let matches = |object: &Object| {
-        filters.iter().all(|(name, value)| {
-            if *name == "Object Type" {
-                return value.enumeration() == Some(object.object_type);
-            }
-            object.attributes.iter().any(|a| {
-                a.child(tag::ATTRIBUTE_NAME).and_then(Item::text) == Some(*name)
-                    && a.child(tag::ATTRIBUTE_VALUE) == Some(*value)
+        object.state != DESTROYED
+            && filters.iter().all(|(name, value)| match *name {
+                "Object Type" => value.enumeration() == Some(object.object_type),
+                "State" => value.enumeration() == Some(object.state),
+                _ => object.attributes.iter().any(|a| {
+                    a.child(tag::ATTRIBUTE_NAME).and_then(Item::text) == Some(*name)
+                        && a.child(tag::ATTRIBUTE_VALUE) == Some(*value)
+                }),
             })
-        })
     };
-    objects
+    let mut matching: Vec<u64> = objects
         .by_id
         .iter()
         .filter(|(_, object)| matches(object))
+        .map(|(id, _)| *id)
+        .collect();
+    if quirks.reorder && answered % 2 == 1 {
+        matching.reverse();
+    }
+    let total = matching.len();
+    let page: Vec<Item> = matching
+        .into_iter()
         .skip(offset)
         .take(maximum)
-        .map(|(id, _)| text(tag::UNIQUE_IDENTIFIER, &id.to_string()))
-        .collect()
+        .map(|id| text(tag::UNIQUE_IDENTIFIER, &id.to_string()))
+        .collect();
+    for (after, victims) in [
+        quirks
+            .destroy_after_locates
+            .as_ref()
+            .map(|(n, id)| (*n, vec![id.clone()])),
+        quirks.destroy_after_listing.clone(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        if answered + 1 == after {
+            for victim in victims {
+                if let Ok(key) = victim.parse() {
+                    destroy(&mut objects, key, quirks);
+                }
+            }
+        }
+    }
+    let located = match quirks.located_items {
+        LocatedItems::Absent => None,
+        LocatedItems::Total => Some(total),
+        LocatedItems::PageSize => Some(page.len()),
+    };
+    let mut answer: Vec<Item> = located
+        .map(|n| int(tag::LOCATED_ITEMS, n as i32))
+        .into_iter()
+        .collect();
+    answer.extend(page);
+    Ok(answer)
 }

@@ -2,6 +2,7 @@
 //! server on loopback, a scripted KMIP peer for sandboxed unit tests, and a small TTLV
 //! codec written independently of the guest for building and checking messages.
 
+pub mod cosmian;
 pub mod fast_peer;
 pub mod fault_proxy;
 pub mod hostile_server;
@@ -13,6 +14,7 @@ pub mod peer;
 pub mod pki;
 pub mod pykmip;
 pub mod raw_guest;
+pub mod servers;
 pub mod ttlv;
 
 use component_keyring_kmip::Runtime;

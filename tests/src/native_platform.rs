@@ -160,7 +160,7 @@ impl Platform for NativePlatform {
     fn random_bytes(&mut self, buf: &mut [u8]) {
         // The provider rustls already uses: the same OS source the sandbox's entropy
         // import draws from, without another dependency.
-        rustls::crypto::ring::default_provider()
+        rustls::crypto::aws_lc_rs::default_provider()
             .secure_random
             .fill(buf)
             .expect("the operating system's random source works");

@@ -1,11 +1,13 @@
-//! A throw-away PKI generated at test time: a CA, an ECDSA P-256 server certificate for
-//! 127.0.0.1 and localhost (PyKMIP shares no cipher suite with rustls over RSA), a client
-//! certificate with the clientAuth usage and a single CN, and a second, unrelated CA.
+//! A throw-away PKI generated at test time: a CA, a server certificate for 127.0.0.1 and
+//! localhost, a client certificate with the clientAuth usage and a single CN, and a second,
+//! unrelated CA. Keys are ECDSA P-256 unless another [`KeyKind`] is asked for (HashiCorp
+//! Vault's KMIP engine makes ECDSA P-521 ones by default).
 
 use anyhow::{Context, Result};
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
-    KeyPair, KeyUsagePurpose, SanType, PKCS_ECDSA_P256_SHA256,
+    KeyPair, KeyUsagePurpose, RsaKeySize, SanType, PKCS_ECDSA_P256_SHA256, PKCS_ECDSA_P384_SHA384,
+    PKCS_ECDSA_P521_SHA512, PKCS_RSA_SHA256,
 };
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
@@ -30,7 +32,36 @@ pub struct Pki {
 /// The client certificate's CN, which PyKMIP makes the owner of our objects.
 pub const CLIENT_CN: &str = "mysql_keyring_test_client";
 
-fn ca(name: &str) -> Result<CertifiedIssuer<'static, KeyPair>> {
+/// The key type of every key of a PKI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    /// ECDSA P-256 with SHA-256.
+    P256,
+    /// ECDSA P-384 with SHA-384.
+    P384,
+    /// ECDSA P-521 with SHA-512: HashiCorp Vault's KMIP default.
+    P521,
+    /// RSA 2048 with SHA-256.
+    Rsa2048,
+}
+
+impl KeyKind {
+    fn generate(self) -> Result<KeyPair> {
+        Ok(match self {
+            Self::P256 => KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?,
+            Self::P384 => KeyPair::generate_for(&PKCS_ECDSA_P384_SHA384)?,
+            Self::P521 => KeyPair::generate_for(&PKCS_ECDSA_P521_SHA512)?,
+            Self::Rsa2048 => KeyPair::generate_rsa_for(&PKCS_RSA_SHA256, RsaKeySize::_2048)?,
+        })
+    }
+
+    /// Whether the server certificate's key is RSA (TLS 1.2 servers then need RSA suites).
+    pub fn is_rsa(self) -> bool {
+        self == Self::Rsa2048
+    }
+}
+
+fn ca(name: &str, kind: KeyKind) -> Result<CertifiedIssuer<'static, KeyPair>> {
     let mut params = CertificateParams::new(Vec::<String>::new())?;
     params.distinguished_name.push(DnType::CommonName, name);
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -39,10 +70,7 @@ fn ca(name: &str) -> Result<CertifiedIssuer<'static, KeyPair>> {
         KeyUsagePurpose::CrlSign,
         KeyUsagePurpose::DigitalSignature,
     ];
-    Ok(CertifiedIssuer::self_signed(
-        params,
-        KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?,
-    )?)
+    Ok(CertifiedIssuer::self_signed(params, kind.generate()?)?)
 }
 
 fn write(dir: &Path, name: &str, pem: &str) -> Result<PathBuf> {
@@ -62,12 +90,26 @@ impl Pki {
         Self::generate_for_server(dir, &["localhost"], true)
     }
 
+    /// As [`Self::generate`], with every key of `kind`.
+    pub fn generate_with(dir: &Path, kind: KeyKind) -> Result<Self> {
+        Self::generate_full(dir, &["localhost"], true, kind)
+    }
+
     /// As [`Self::generate`], with a server certificate that names only `dns_names` and,
     /// if `loopback_ip`, 127.0.0.1 (hostname-verification tests leave the address out).
     pub fn generate_for_server(dir: &Path, dns_names: &[&str], loopback_ip: bool) -> Result<Self> {
-        let issuer = ca("component_keyring_kmip test CA")?;
+        Self::generate_full(dir, dns_names, loopback_ip, KeyKind::P256)
+    }
 
-        let server_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
+    fn generate_full(
+        dir: &Path,
+        dns_names: &[&str],
+        loopback_ip: bool,
+        kind: KeyKind,
+    ) -> Result<Self> {
+        let issuer = ca("component_keyring_kmip test CA", kind)?;
+
+        let server_key = kind.generate()?;
         let mut server = CertificateParams::new(
             dns_names
                 .iter()
@@ -86,7 +128,7 @@ impl Pki {
         server.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         let server_cert = server.signed_by(&server_key, &issuer)?;
 
-        let client_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
+        let client_key = kind.generate()?;
         let mut client = CertificateParams::new(Vec::<String>::new())?;
         client
             .distinguished_name
@@ -95,7 +137,7 @@ impl Pki {
         client.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         let client_cert = client.signed_by(&client_key, &issuer)?;
 
-        let other = ca("unrelated CA")?;
+        let other = ca("unrelated CA", kind)?;
 
         Ok(Self {
             ca: write(dir, "root_certificate.pem", &issuer.pem())?,

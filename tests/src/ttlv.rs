@@ -245,6 +245,7 @@ pub mod tag {
     pub const ATTRIBUTE_NAME: u32 = 0x42000A;
     pub const ATTRIBUTE_VALUE: u32 = 0x42000B;
     pub const BATCH_COUNT: u32 = 0x42000D;
+    pub const BATCH_ERROR_CONTINUATION_OPTION: u32 = 0x42000E;
     pub const BATCH_ITEM: u32 = 0x42000F;
     pub const CRYPTOGRAPHIC_ALGORITHM: u32 = 0x420028;
     pub const CRYPTOGRAPHIC_LENGTH: u32 = 0x42002A;
@@ -282,6 +283,8 @@ pub mod tag {
     pub const UNIQUE_BATCH_ITEM_ID: u32 = 0x420093;
     pub const UNIQUE_IDENTIFIER: u32 = 0x420094;
     pub const OFFSET_ITEMS: u32 = 0x4200D4;
+    pub const LOCATED_ITEMS: u32 = 0x4200D5;
+    pub const KEY: u32 = 0x42003F;
 }
 
 /// KMIP Operation values.

@@ -11,6 +11,16 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
 
+/// The component's defaults, no Object Group.
+fn settings() -> Settings {
+    Settings {
+        object_group: None,
+        locate_page_size: kmip_keyring_config::DEFAULT_LOCATE_PAGE_SIZE,
+        fetch_batch_size: kmip_keyring_config::FETCH_BATCH_SIZE,
+        strategy: LoadStrategy::Batched,
+    }
+}
+
 #[derive(Default)]
 struct Wire {
     responses: VecDeque<Result<Vec<u8>, TransportError>>,
@@ -83,7 +93,7 @@ impl MemoryPlatform {
 fn keyring() -> (KeyringLogic<MemoryPlatform>, MemoryPlatform) {
     let platform = MemoryPlatform::default();
     let mut logic = KeyringLogic::new(platform.clone());
-    logic.configure(Settings::default()).unwrap();
+    logic.configure(settings()).unwrap();
     (logic, platform)
 }
 
@@ -173,7 +183,7 @@ fn a_broken_reused_connection_is_reopened_and_a_read_retried_once() {
 fn keyring_with(profile: VendorProfile) -> (KeyringLogic<MemoryPlatform>, MemoryPlatform) {
     let platform = MemoryPlatform::default();
     let mut logic = KeyringLogic::with_profile(platform.clone(), profile);
-    logic.configure(Settings::default()).unwrap();
+    logic.configure(settings()).unwrap();
     (logic, platform)
 }
 
@@ -275,10 +285,11 @@ fn nothing_works_before_configure() {
 
 /// The answers to one Get and one Get Attributes of AES object `uid`, batch item ids
 /// `first` and `first + 1` when the request was a batch.
+/// The answers to one object's Get Attributes and Get, in that order (the load's).
 fn object_items(uid: &str, first: Option<u32>) -> [Item; 2] {
     let get = success(
         op::GET,
-        first,
+        first.map(|i| i + 1),
         vec![
             en(tag::OBJECT_TYPE, 2),
             text(tag::UNIQUE_IDENTIFIER, uid),
@@ -298,7 +309,7 @@ fn object_items(uid: &str, first: Option<u32>) -> [Item; 2] {
     );
     let attributes = success(
         op::GET_ATTRIBUTES,
-        first.map(|i| i + 1),
+        first,
         vec![
             text(tag::UNIQUE_IDENTIFIER, uid),
             st(
@@ -314,9 +325,16 @@ fn object_items(uid: &str, first: Option<u32>) -> [Item; 2] {
                     ),
                 ],
             ),
+            st(
+                tag::ATTRIBUTE,
+                vec![
+                    text(tag::ATTRIBUTE_NAME, "State"),
+                    en(tag::ATTRIBUTE_VALUE, 2),
+                ],
+            ),
         ],
     );
-    [get, attributes]
+    [attributes, get]
 }
 
 fn locate_answer(ids: &[&str]) -> Vec<u8> {
@@ -337,7 +355,7 @@ fn load_five(strategy: LoadStrategy) -> (Vec<String>, Vec<Vec<u32>>) {
             locate_page_size: 3,
             fetch_batch_size: 2,
             strategy,
-            ..Settings::default()
+            ..settings()
         })
         .unwrap();
     let ids = ["1", "2", "3", "4", "5"];
@@ -356,7 +374,10 @@ fn load_five(strategy: LoadStrategy) -> (Vec<String>, Vec<Vec<u32>>) {
             success(op::LOCATE, Some(1), vec![]),
         ],
     ));
-    platform.respond(locate_answer(&ids[3..]));
+    // Pages overlap by one identifier: the second starts with the third key, the last one
+    // brings nothing new and ends the listing.
+    platform.respond(locate_answer(&ids[2..]));
+    platform.respond(locate_answer(&ids[4..]));
     match strategy {
         LoadStrategy::Batched => {
             for chunk in ids.chunks(2) {
@@ -406,14 +427,15 @@ fn per_object_loading_sends_two_messages_per_key_and_batched_loading_one_per_bat
     let (names, messages) = load_five(LoadStrategy::Batched);
     assert_eq!(names, expected);
     // Discover Versions, the first Locate pages of both types in one message, the second
-    // AES page, ceil(5 / 2) batches.
-    let batch = |n: usize| [op::GET, op::GET_ATTRIBUTES].repeat(n);
+    // and the closing AES pages, ceil(5 / 2) batches.
+    let batch = |n: usize| [op::GET_ATTRIBUTES, op::GET].repeat(n);
     let first_pages = vec![op::LOCATE, op::LOCATE];
     assert_eq!(
         messages,
         vec![
             vec![op::DISCOVER_VERSIONS],
             first_pages.clone(),
+            locate.clone(),
             locate.clone(),
             batch(2),
             batch(2),
@@ -423,9 +445,14 @@ fn per_object_loading_sends_two_messages_per_key_and_batched_loading_one_per_bat
 
     let (names, messages) = load_five(LoadStrategy::PerObject);
     assert_eq!(names, expected);
-    // The same Locates; then a Get message and a Get Attributes message per key.
-    let mut per_object = vec![vec![op::DISCOVER_VERSIONS], first_pages, locate];
-    per_object.extend((0..5).flat_map(|_| [vec![op::GET], vec![op::GET_ATTRIBUTES]]));
+    // The same Locates; then a Get Attributes message and a Get message per key.
+    let mut per_object = vec![
+        vec![op::DISCOVER_VERSIONS],
+        first_pages,
+        locate.clone(),
+        locate,
+    ];
+    per_object.extend((0..5).flat_map(|_| [vec![op::GET_ATTRIBUTES], vec![op::GET]]));
     assert_eq!(messages, per_object);
-    assert_eq!(messages.len(), 1 + 2 + 2 * 5);
+    assert_eq!(messages.len(), 1 + 3 + 2 * 5);
 }

@@ -211,5 +211,5 @@ fn a_guest_for_another_wit_version_is_refused_naming_what_is_missing() {
         .expect_err("another contract version is refused")
         .to_string();
     eprintln!("{err}");
-    assert!(err.contains("mysql:keyring-kmip/keyring@0.1.0"), "{err}");
+    assert!(err.contains("mysql:keyring-kmip/keyring@0.2.0"), "{err}");
 }

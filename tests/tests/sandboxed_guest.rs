@@ -327,8 +327,8 @@ fn load_pages_locate_and_batches_get_with_get_attributes() {
             )],
         )
     };
-    // Page size 2: the first pages of both types in one message; a full page asks for
-    // the next one.
+    // Page size 2: the first pages of both types in one message; then pages that overlap
+    // the previous one by its last identifier, until one brings nothing new.
     peer.respond(response(
         1,
         4,
@@ -344,17 +344,18 @@ fn load_pages_locate_and_batches_get_with_get_attributes() {
             success(op::LOCATE, Some(1), vec![]),
         ],
     ));
+    peer.respond(locate(&["b", "c"]));
     peer.respond(locate(&["c"]));
     peer.respond(response(
         1,
         4,
         vec![
-            symmetric_get("a", 0, &[1u8; 16]),
-            named_attributes("a", 1, "key-a", None),
-            symmetric_get("b", 2, &[2u8; 24]),
-            named_attributes("b", 3, "key-b", Some("u@h")),
-            symmetric_get("c", 4, &[3u8; 32]),
-            named_attributes("c", 5, "key-c", None),
+            named_attributes("a", 0, "key-a", None),
+            symmetric_get("a", 1, &[1u8; 16]),
+            named_attributes("b", 2, "key-b", Some("u@h")),
+            symmetric_get("b", 3, &[2u8; 24]),
+            named_attributes("c", 4, "key-c", None),
+            symmetric_get("c", 5, &[3u8; 32]),
         ],
     ));
     let (mut sb, _) = sandbox(&peer, Some("grp"));
@@ -397,22 +398,46 @@ fn load_pages_locate_and_batches_get_with_get_attributes() {
         first_locate.child(tag::MAXIMUM_ITEMS).unwrap().integer(),
         Some(2)
     );
-    assert_eq!(
-        first_locate.child(tag::OFFSET_ITEMS).unwrap().integer(),
-        Some(0)
+    assert!(
+        first_locate.child(tag::OFFSET_ITEMS).is_none(),
+        "offset 0 is the same as none"
     );
     let filters = attributes(first_locate);
     assert_eq!(attr(&filters, "Object Type").enumeration(), Some(2));
     assert_eq!(attr(&filters, "Object Group").text(), Some("grp"));
-    let (_, second_locate) = &request_items(&requests[2]).unwrap()[0];
-    assert_eq!(
-        second_locate.child(tag::OFFSET_ITEMS).unwrap().integer(),
-        Some(2)
-    );
-    let batch = request_items(&requests[3]).unwrap();
+    for (request, offset) in [(2, 1), (3, 2)] {
+        let (_, page) = &request_items(&requests[request]).unwrap()[0];
+        assert_eq!(
+            page.child(tag::OFFSET_ITEMS).unwrap().integer(),
+            Some(offset),
+            "each page starts at the last identifier of the previous one"
+        );
+    }
+    let batch = request_items(&requests[4]).unwrap();
     let ops: Vec<u32> = batch.iter().map(|(op, _)| *op).collect();
-    assert_eq!(ops, [op::GET, op::GET_ATTRIBUTES].repeat(3));
-    let message = decode(&requests[3]).unwrap();
+    // Get Attributes first: a server that stops a batch at a failed Get has then always
+    // said whether the object is gone.
+    assert_eq!(ops, [op::GET_ATTRIBUTES, op::GET].repeat(3));
+    // Symmetric keys are asked for in the Raw key format (a server may hold them as
+    // Transparent Symmetric Keys and answer that by default).
+    assert_eq!(
+        batch[1]
+            .1
+            .child(tag::KEY_FORMAT_TYPE)
+            .unwrap()
+            .enumeration(),
+        Some(1)
+    );
+    let message = decode(&requests[4]).unwrap();
+    // The server is asked to go on past a failed item (Batch Error Continuation Option
+    // Continue), so one object gone between Locate and Get does not stop the others.
+    assert_eq!(
+        message
+            .path(&[tag::REQUEST_HEADER, tag::BATCH_ERROR_CONTINUATION_OPTION])
+            .unwrap()
+            .enumeration(),
+        Some(1)
+    );
     assert_eq!(
         message
             .path(&[tag::REQUEST_HEADER, tag::BATCH_COUNT])
@@ -506,8 +531,21 @@ fn a_kmip_failure_result_is_reported_with_reason_and_message() {
     assert_eq!(peer.opened(), vec![0]);
 }
 
+/// A Get Attributes answer with the object's State only.
+fn state_answer(uid: &str, state: u32) -> Vec<u8> {
+    let mut payload = uid_payload(uid);
+    payload.push(st(
+        tag::ATTRIBUTE,
+        vec![
+            text(tag::ATTRIBUTE_NAME, "State"),
+            en(tag::ATTRIBUTE_VALUE, state),
+        ],
+    ));
+    response(1, 4, vec![success(op::GET_ATTRIBUTES, None, payload)])
+}
+
 #[test]
-fn a_failed_activate_destroys_the_registered_object() {
+fn a_failed_activate_revokes_and_destroys_the_registered_object() {
     let peer = kmip14_peer();
     peer.respond(response(
         1,
@@ -519,6 +557,12 @@ fn a_failed_activate_destroys_the_registered_object() {
         4,
         vec![failure(op::ACTIVATE, None, PERMISSION_DENIED, "no")],
     ));
+    peer.respond(state_answer("33", 1));
+    peer.respond(response(
+        1,
+        4,
+        vec![success(op::REVOKE, None, uid_payload("33"))],
+    ));
     peer.respond(response(
         1,
         4,
@@ -529,8 +573,22 @@ fn a_failed_activate_destroys_the_registered_object() {
         KeyringError::ServerFailure(f) => assert_eq!(f.operation, "Activate"),
         other => panic!("{other:?}"),
     }
-    let (op, destroy) = &request_items(&peer.requests()[3]).unwrap()[0];
-    assert_eq!(*op, op::DESTROY);
+    // After any failed Activate the State is read back; PreActive: take it back.
+    let ops: Vec<u32> = peer.requests()[1..]
+        .iter()
+        .map(|r| request_items(r).unwrap()[0].0)
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            op::REGISTER,
+            op::ACTIVATE,
+            op::GET_ATTRIBUTES,
+            op::REVOKE,
+            op::DESTROY
+        ]
+    );
+    let (_, destroy) = &request_items(&peer.requests()[5]).unwrap()[0];
     assert_eq!(
         destroy.child(tag::UNIQUE_IDENTIFIER).unwrap().text(),
         Some("33")
@@ -539,6 +597,35 @@ fn a_failed_activate_destroys_the_registered_object() {
         .lines()
         .iter()
         .any(|(_, l)| l.contains("destroyed the new object 33")));
+}
+
+#[test]
+fn a_server_that_activates_at_register_refuses_activate_and_the_store_stands() {
+    // A server with an activation-date policy makes the object Active at Register and
+    // refuses the Activate (Cosmian KMS answers Wrong Key Lifecycle State, a KMIP 2 code).
+    let peer = kmip14_peer();
+    peer.respond(response(
+        1,
+        4,
+        vec![success(op::REGISTER, None, uid_payload("34"))],
+    ));
+    peer.respond(response(
+        1,
+        4,
+        vec![failure(op::ACTIVATE, None, 0x43, "DENIED")],
+    ));
+    peer.respond(state_answer("34", 2));
+    let (mut sb, log) = sandbox(&peer, None);
+    assert_eq!(sb.store("k", "", "AES", &[0u8; 16]).unwrap(), "34");
+    assert_eq!(peer.pending(), 0, "nothing destroyed");
+    assert!(
+        log.lines()
+            .iter()
+            .any(|(_, l)| l.contains("WrongKeyLifecycleState")
+                && l.contains("is Active, so the key is stored")),
+        "{:?}",
+        log.lines()
+    );
 }
 
 #[test]
@@ -562,7 +649,10 @@ fn a_server_without_discover_versions_is_spoken_to_in_kmip_1_0() {
         locate.child(tag::OFFSET_ITEMS).is_none(),
         "no Offset Items before KMIP 1.3"
     );
-    assert!(locate.child(tag::MAXIMUM_ITEMS).is_none());
+    assert!(
+        locate.child(tag::MAXIMUM_ITEMS).is_some(),
+        "Maximum Items is KMIP 1.0: a full answer tells that more may exist"
+    );
     assert_eq!(sb.status().protocol_version.as_deref(), Some("1.0"));
 }
 

@@ -107,8 +107,33 @@ fn fortanix_looks_a_name_up_before_registering() {
         .1;
     assert_eq!(name.child(tag::NAME_VALUE).unwrap().text(), Some("k"));
 
-    // The Name exists: the keyring says so and does not Register.
+    // Readable key material: Fortanix refuses to export a key registered without Export.
+    let (_, register) = &request_items(&peer.requests()[2]).unwrap()[0];
+    let mask = attributes(register.child(tag::TEMPLATE_ATTRIBUTE).unwrap())
+        .into_iter()
+        .find(|(n, _)| n == "Cryptographic Usage Mask")
+        .map(|(_, v)| v.integer());
+    assert_eq!(
+        mask,
+        Some(Some(0x04 | 0x08 | 0x40)),
+        "Encrypt | Decrypt | Export"
+    );
+
+    // The Name exists on a live object: the keyring says so and does not Register.
     peer.respond(response(1, 4, vec![success(op::LOCATE, None, ids(&["7"]))]));
+    let mut state = ids(&["7"]);
+    state.push(st(
+        tag::ATTRIBUTE,
+        vec![
+            text(tag::ATTRIBUTE_NAME, "State"),
+            en(tag::ATTRIBUTE_VALUE, 2),
+        ],
+    ));
+    peer.respond(response(
+        1,
+        4,
+        vec![success(op::GET_ATTRIBUTES, None, state)],
+    ));
     let message = invalid(sb.store("k", "other@host", "AES", &[2; 16]));
     assert!(
         message.contains("Fortanix DSM requires unique object names")
@@ -127,7 +152,8 @@ fn fortanix_looks_a_name_up_before_registering() {
             op::LOCATE,
             op::REGISTER,
             op::ACTIVATE,
-            op::LOCATE
+            op::LOCATE,
+            op::GET_ATTRIBUTES
         ]
     );
 }

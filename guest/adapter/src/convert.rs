@@ -20,17 +20,22 @@ pub fn to_wit_entry(entry: KeyEntry) -> wit::KeyEntry {
 pub fn to_wit_error(error: KeyringError) -> wit::KeyringError {
     match error {
         KeyringError::InvalidArgument(m) => wit::KeyringError::InvalidArgument(m),
-        KeyringError::ServerFailure(ServerFailure {
-            operation,
-            reason,
-            message,
-        }) => wit::KeyringError::ServerFailure(wit::ServerFailure {
-            operation,
-            reason,
-            message,
-        }),
+        KeyringError::ServerFailure(failure) => {
+            wit::KeyringError::ServerFailure(server_failure(failure))
+        }
         KeyringError::MalformedResponse(m) => wit::KeyringError::MalformedResponse(m),
+        KeyringError::IncompleteListing(m) => wit::KeyringError::IncompleteListing(m),
         KeyringError::Transport(e) => wit::KeyringError::Transport(to_wit_transport_error(e)),
         KeyringError::NotConfigured => wit::KeyringError::NotConfigured,
+    }
+}
+
+/// A server failure as the WIT record: the operation and the reason by their KMIP names
+/// (an unknown reason as `Unknown(0x…)`).
+fn server_failure(failure: ServerFailure) -> wit::ServerFailure {
+    wit::ServerFailure {
+        operation: format!("{:?}", failure.operation),
+        reason: failure.reason_text(),
+        message: failure.message,
     }
 }

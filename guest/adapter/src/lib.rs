@@ -53,7 +53,7 @@ impl wit::Guest for Guest {
             locate_page_size: settings.locate_page_size,
             fetch_batch_size: settings.fetch_batch_size,
             // The WIT settings carry no strategy: the sandboxed guest always batches.
-            ..Settings::default()
+            strategy: kmip_keyring_core::keyring::LoadStrategy::Batched,
         };
         with_keyring(|k| k.configure(settings)).map_err(to_wit_error)
     }

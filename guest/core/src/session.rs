@@ -5,7 +5,7 @@
 use crate::error::KeyringError;
 use crate::kmip::request::{self, RequestPayload};
 use crate::kmip::response::{self, BatchItem, ResponsePayload};
-use crate::kmip::ProtocolVersion;
+use crate::kmip::{ProtocolVersion, ResultReason};
 use crate::platform::{Connection, LogLevel, Platform, TransportError};
 use kmip_protocol::types::common::Operation;
 use zeroize::Zeroizing;
@@ -20,9 +20,20 @@ pub(crate) enum Idempotence {
     Once,
 }
 
+/// The request header versions Discover Versions is tried with, in order: a server that
+/// refuses one as an Invalid Message (it does not speak it) is asked again with the next.
+const DISCOVERY_HEADERS: [ProtocolVersion; 2] = [ProtocolVersion::V1_4, ProtocolVersion::V1_1];
+
+/// The items of one response, each in the position of the request item it answers; `None`
+/// for an item the server left unanswered (it stopped the batch early).
+pub(crate) type Answers = Vec<Option<BatchItem>>;
+
 pub(crate) struct Session<C> {
     conn: Option<C>,
     version: Option<ProtocolVersion>,
+    /// Whether multi-item batches ask the server to Continue after a failed item; turned
+    /// off for a server that rejects the option (support for it is optional in KMIP).
+    continue_on_error: bool,
 }
 
 impl<C: Connection> Session<C> {
@@ -30,6 +41,7 @@ impl<C: Connection> Session<C> {
         Self {
             conn: None,
             version: None,
+            continue_on_error: true,
         }
     }
 
@@ -61,14 +73,8 @@ impl<C: Connection> Session<C> {
             match platform.open(index) {
                 Ok(conn) => {
                     self.conn = Some(conn);
-                    match self.negotiate(platform) {
-                        Ok(v) => {
-                            platform.log(
-                                LogLevel::Info,
-                                &format!("connected to KMIP server {index}, protocol {v}"),
-                            );
-                            return Ok(v);
-                        }
+                    match self.negotiate(platform, index) {
+                        Ok(v) => return Ok(v),
                         Err(e) => {
                             self.conn = None;
                             failures.push((index, e));
@@ -81,82 +87,146 @@ impl<C: Connection> Session<C> {
         Err(combine(failures))
     }
 
-    /// Discover Versions on the fresh connection. A server that refuses the operation
-    /// speaks KMIP 1.0.
+    /// Discover Versions on the fresh connection: the highest version both sides speak.
+    /// Only a server that does not know the operation (Operation Not Supported) is spoken
+    /// to in KMIP 1.0; one that refuses the header's version (Invalid Message) is asked
+    /// again with another header; an empty answer means no version in common.
     fn negotiate<P: Platform<Conn = C>>(
         &mut self,
         platform: &mut P,
+        index: u32,
     ) -> Result<ProtocolVersion, KeyringError> {
-        let payload = request::discover_versions();
-        let mut items = self.round_trip(ProtocolVersion::V1_1, vec![payload])?;
-        let item = items.remove(0);
-        let version = match response::payload_of(item, Operation::DiscoverVersions) {
-            Ok(Some(ResponsePayload::DiscoverVersions(p))) => {
-                let offered = p.versions();
-                ProtocolVersion::choose(&offered).ok_or_else(|| {
-                    KeyringError::MalformedResponse(format!(
-                        "the server speaks none of the KMIP versions 1.0-1.4 (it offered {})",
-                        offered
-                            .iter()
-                            .map(ToString::to_string)
-                            .collect::<Vec<_>>()
-                            .join(", ")
+        let mut refused = None;
+        let mut chosen = None;
+        for header in DISCOVERY_HEADERS {
+            let item = self.round_trip_one(header, request::discover_versions())?;
+            match response::payload_of(item, Operation::DiscoverVersions) {
+                Ok(Some(ResponsePayload::DiscoverVersions(p))) => {
+                    let offered = p.versions();
+                    chosen = Some(
+                        ProtocolVersion::choose(&offered)
+                            .ok_or_else(|| no_common_version(&offered))?,
+                    );
+                    break;
+                }
+                Ok(Some(_)) => {
+                    return Err(KeyringError::MalformedResponse(
+                        "Discover Versions answered with another payload".into(),
                     ))
-                })?
+                }
+                Ok(None) => return Err(no_common_version(&[])),
+                Err(KeyringError::ServerFailure(f))
+                    if f.is(ResultReason::OPERATION_NOT_SUPPORTED) =>
+                {
+                    platform.log(
+                        LogLevel::Warning,
+                        &format!(
+                            "KMIP server {index} does not support Discover Versions \
+                             ({}); speaking KMIP 1.0 to it, which has no Locate paging",
+                            f.reason_text()
+                        ),
+                    );
+                    chosen = Some(ProtocolVersion::V1_0);
+                    break;
+                }
+                Err(KeyringError::ServerFailure(f)) if f.is(ResultReason::INVALID_MESSAGE) => {
+                    refused = Some(KeyringError::ServerFailure(f));
+                }
+                Err(e) => return Err(e),
             }
-            Ok(Some(_)) => {
-                return Err(KeyringError::MalformedResponse(
-                    "Discover Versions answered with another payload".into(),
-                ))
-            }
-            // An empty list means "only the version of the request header".
-            Ok(None) => ProtocolVersion::V1_1,
-            Err(KeyringError::ServerFailure(f)) => {
-                platform.log(
-                    LogLevel::Info,
-                    &format!(
-                        "server refused Discover Versions ({}); using KMIP 1.0",
-                        f.reason
-                    ),
-                );
-                ProtocolVersion::V1_0
-            }
-            Err(e) => return Err(e),
+        }
+        let Some(version) = chosen else {
+            return Err(refused.expect("every header was tried"));
         };
+        let preferred = ProtocolVersion::SUPPORTED[0];
+        if version != ProtocolVersion::V1_0 && version < preferred {
+            platform.log(
+                LogLevel::Warning,
+                &format!(
+                    "KMIP server {index} speaks KMIP {version} at most (this keyring prefers \
+                     {preferred}){}",
+                    if version.has_offset_items() {
+                        ""
+                    } else {
+                        "; before 1.3 Locate cannot page"
+                    }
+                ),
+            );
+        }
+        platform.log(
+            LogLevel::Info,
+            &format!("connected to KMIP server {index}, protocol {version}"),
+        );
         self.version = Some(version);
         Ok(version)
     }
 
-    /// Sends one batch and returns its items, in request order. `payloads` builds the
-    /// batch (twice at most, for a retry); it may borrow key material.
+    /// Sends one batch and returns its answers, in request order. `payloads` builds the
+    /// batch (again, for a retry); it may borrow key material.
     pub(crate) fn exchange<'k, P: Platform<Conn = C>>(
         &mut self,
         platform: &mut P,
         payloads: impl Fn() -> Vec<RequestPayload<'k>>,
         idempotence: Idempotence,
-    ) -> Result<Vec<BatchItem>, KeyringError> {
+    ) -> Result<Answers, KeyringError> {
         let reused = self.conn.is_some();
         let version = self.ensure_open(platform)?;
-        match self.round_trip(version, payloads()) {
+        let answers = match self.round_trip(version, payloads()) {
             Err(KeyringError::Transport(e)) if reused && idempotence == Idempotence::Retry => {
                 platform.log(
                     LogLevel::Info,
                     &format!("reconnecting after a failure on a reused connection: {e}"),
                 );
                 let version = self.ensure_open(platform)?;
-                self.round_trip(version, payloads())
+                self.round_trip(version, payloads())?
             }
-            other => other,
+            other => other?,
+        };
+        if self.continue_on_error && refuses_batch_options(&answers) {
+            platform.log(
+                LogLevel::Info,
+                "the KMIP server refuses Batch Error Continuation Option; batches now \
+                 stop at a failed item and the items after it are sent again",
+            );
+            self.continue_on_error = false;
+            return self.round_trip(version, payloads());
         }
+        Ok(answers)
+    }
+
+    /// Sends one request item and returns the answer to it.
+    pub(crate) fn exchange_one<'k, P: Platform<Conn = C>>(
+        &mut self,
+        platform: &mut P,
+        payload: impl Fn() -> RequestPayload<'k>,
+        idempotence: Idempotence,
+    ) -> Result<BatchItem, KeyringError> {
+        let operation = payload().operation();
+        self.exchange(platform, || vec![payload()], idempotence)?
+            .pop()
+            .flatten()
+            .ok_or_else(|| unanswered(operation))
+    }
+
+    fn round_trip_one(
+        &mut self,
+        version: ProtocolVersion,
+        payload: RequestPayload<'_>,
+    ) -> Result<BatchItem, KeyringError> {
+        let operation = payload.operation();
+        self.round_trip(version, vec![payload])?
+            .pop()
+            .flatten()
+            .ok_or_else(|| unanswered(operation))
     }
 
     fn round_trip(
         &mut self,
         version: ProtocolVersion,
         payloads: Vec<RequestPayload<'_>>,
-    ) -> Result<Vec<BatchItem>, KeyringError> {
+    ) -> Result<Answers, KeyringError> {
         let expected: Vec<Operation> = payloads.iter().map(RequestPayload::operation).collect();
-        let message = request::encode(version, payloads)?;
+        let message = request::encode_with(version, payloads, self.continue_on_error)?;
         let conn = self.conn.as_mut().ok_or(TransportError::Closed)?;
         let received = conn.send(&message).and_then(|()| conn.receive());
         let bytes = match received {
@@ -179,13 +249,49 @@ impl<C: Connection> Session<C> {
     }
 }
 
-/// Checks that the response items answer the request items, in order. A server that stops
-/// a batch at a failed item may return fewer items than were sent; the missing ones were not
-/// executed, which callers see as a shorter list.
-fn match_items(
-    items: Vec<BatchItem>,
-    expected: &[Operation],
-) -> Result<Vec<BatchItem>, KeyringError> {
+fn no_common_version(offered: &[ProtocolVersion]) -> KeyringError {
+    KeyringError::MalformedResponse(format!(
+        "the server speaks none of the KMIP versions 1.0-1.4 (it offered {})",
+        if offered.is_empty() {
+            "none in common with us".to_owned()
+        } else {
+            offered
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    ))
+}
+
+fn unanswered(operation: Operation) -> KeyringError {
+    KeyringError::MalformedResponse(format!("the server did not answer the {operation:?}"))
+}
+
+/// Whether the server rejected a whole multi-item request (one answer, for no item in
+/// particular) in the way a server that does not support the batch options must.
+fn refuses_batch_options(answers: &Answers) -> bool {
+    if answers.len() < 2 || answers.iter().skip(1).any(Option::is_some) {
+        return false;
+    }
+    matches!(
+        answers.first(),
+        Some(Some(item)) if item.operation.is_none()
+            && item.unique_batch_item_id.is_none()
+            && matches!(
+                item.result_reason,
+                Some(ResultReason::INVALID_MESSAGE
+                    | ResultReason::INVALID_FIELD
+                    | ResultReason::FEATURE_NOT_SUPPORTED)
+            )
+    )
+}
+
+/// Puts each response item in the position of the request item it answers: by its Unique
+/// Batch Item ID in a multi-item batch (a server may answer in any order), by position
+/// otherwise. A server that stops a batch at a failed item answers fewer items than were
+/// sent; the missing ones were not executed and stay `None`.
+fn match_items(items: Vec<BatchItem>, expected: &[Operation]) -> Result<Answers, KeyringError> {
     if items.is_empty() || items.len() > expected.len() {
         return Err(KeyringError::MalformedResponse(format!(
             "{} batch items answer a request of {}",
@@ -193,15 +299,22 @@ fn match_items(
             expected.len()
         )));
     }
-    for (index, item) in items.iter().enumerate() {
-        if expected.len() > 1 {
-            if let Some(id) = &item.unique_batch_item_id {
-                if id.0 != request::batch_item_id(index) {
-                    return Err(KeyringError::MalformedResponse(format!(
-                        "batch item {index} carries the id of another item"
-                    )));
-                }
-            }
+    let mut answers: Answers = (0..expected.len()).map(|_| None).collect();
+    for (position, item) in items.into_iter().enumerate() {
+        let index = match (&item.unique_batch_item_id, expected.len() > 1) {
+            (Some(id), true) => request::batch_item_index(&id.0)
+                .filter(|i| *i < expected.len())
+                .ok_or_else(|| {
+                    KeyringError::MalformedResponse(format!(
+                        "batch item {position} carries an id no request item has"
+                    ))
+                })?,
+            _ => position,
+        };
+        if answers[index].is_some() {
+            return Err(KeyringError::MalformedResponse(format!(
+                "two answers to batch item {index}"
+            )));
         }
         if let Some(op) = item.operation {
             if op != expected[index] {
@@ -211,8 +324,9 @@ fn match_items(
                 )));
             }
         }
+        answers[index] = Some(item);
     }
-    Ok(items)
+    Ok(answers)
 }
 
 /// One error for all servers that failed: the only one as it is, several listed.

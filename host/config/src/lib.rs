@@ -16,6 +16,12 @@ use std::time::Duration;
 /// The configuration file's name, in the plugin dir (global) or the data dir (local).
 pub const CONFIG_FILE_NAME: &str = "component_keyring_kmip.cnf";
 
+/// Default for `locate_page_size`: identifiers one Locate asks for at most. A server may
+/// answer fewer (Cosmian KMS at most 1 000); the load follows what it gets.
+pub const DEFAULT_LOCATE_PAGE_SIZE: u32 = 1_000;
+/// Objects (a Get and a Get Attributes each) per batched request message of a load.
+pub const FETCH_BATCH_SIZE: u32 = 100;
+
 /// Default for `kmip_timeout_ms`, as in Percona's component.
 pub const DEFAULT_TIMEOUT_MS: u64 = 5000;
 
@@ -62,6 +68,8 @@ pub struct Config {
     /// How the server's certificate is checked (`tls_peer_verification`,
     /// `tls_hostname_verification`).
     pub verification: TlsVerification,
+    /// `locate_page_size`: identifiers one Locate asks for at most.
+    pub locate_page_size: u32,
     /// `guest_module` and `guest_sha256`: a guest component to run instead of the
     /// embedded one, pinned by its SHA-256.
     pub guest: Option<GuestModule>,
@@ -185,6 +193,9 @@ impl Config {
                             .unwrap_or(true),
                 }
             },
+            locate_page_size: fields
+                .bounded_u64("locate_page_size", 16, 100_000)?
+                .map_or(DEFAULT_LOCATE_PAGE_SIZE, |n| n as u32),
             guest: fields.guest_module()?,
             limits: Limits {
                 memory_bytes: (fields

@@ -157,20 +157,14 @@ impl BrokeredConnection {
             if let Err(e) = self.stream.conn.process_new_packets() {
                 // Tell the server why (a TLS alert), best effort.
                 let _ = self.flush_tls(step);
-                let hint = match e {
-                    rustls::Error::InvalidCertificate(_) => format!(
-                        " (the server's certificate was checked against server_ca {})",
-                        self.shared.server_ca
-                    ),
-                    rustls::Error::AlertReceived(_) => {
-                        " (the server refused us: is client_ca's certificate trusted by it?)"
-                            .to_owned()
-                    }
-                    _ => String::new(),
-                };
                 return Err(TransportError::TlsFailure(format!(
-                    "{}: {e}{hint}",
-                    self.endpoint
+                    "{}: {}",
+                    self.endpoint,
+                    super::handshake_failure::describe(
+                        &e,
+                        &self.stream.conn,
+                        &self.shared.server_ca
+                    )
                 )));
             }
         }

@@ -3,14 +3,16 @@
 
 mod connection;
 mod dialer;
+mod handshake_failure;
 mod health;
+mod p521;
 mod tls;
 mod verifier;
 
 pub use connection::BrokeredConnection;
 pub use dialer::{Channel, Dialer, GuestConnection};
 pub use health::{CallKind, Health};
-pub use tls::{client_config, key_file_warning, TlsSetupError};
+pub use tls::{client_config, key_file_warning, provider, TlsSetupError};
 
 use connection::Shared;
 

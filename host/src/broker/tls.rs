@@ -93,6 +93,14 @@ fn check_validity(
     Ok(())
 }
 
+/// The TLS primitives: aws-lc-rs (ECDSA P-256, P-384 and P-521, RSA, Ed25519 server keys;
+/// ring has no P-521) with its default key exchange groups, and secp521r1 after them.
+pub fn provider() -> rustls::crypto::CryptoProvider {
+    let mut provider = rustls::crypto::aws_lc_rs::default_provider();
+    provider.kx_groups.push(super::p521::SECP521R1);
+    provider
+}
+
 /// A warning when the client private key file can be read by users other than its owner
 /// (the key authenticates this server to the key manager).
 pub fn key_file_warning(key_file: &Path) -> Option<String> {
@@ -126,7 +134,7 @@ pub fn client_config(config: &Config) -> Result<Arc<rustls::ClientConfig>, TlsSe
             .add(ca)
             .map_err(|e| pem_error("server_ca", &config.server_ca, e))?;
     }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
         .map_err(|e| TlsSetupError::Rejected(e.to_string()))?;

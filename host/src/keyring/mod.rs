@@ -18,11 +18,6 @@ use cache::Cache;
 use std::sync::{Arc, Mutex, RwLock};
 use zeroize::Zeroizing;
 
-/// Identifiers per Locate page.
-const LOCATE_PAGE_SIZE: u32 = 10_000;
-/// Objects per batched Get / Get Attributes request.
-const FETCH_BATCH_SIZE: u32 = 100;
-
 /// The most keys one load accepts from a guest (Percona's per-type default is 65 535).
 pub const MAX_KEYS: usize = 262_144;
 
@@ -113,8 +108,8 @@ impl Keyring {
         }
         let settings = Settings {
             object_group: config.object_group.clone(),
-            locate_page_size: LOCATE_PAGE_SIZE,
-            fetch_batch_size: FETCH_BATCH_SIZE,
+            locate_page_size: config.locate_page_size,
+            fetch_batch_size: crate::config::FETCH_BATCH_SIZE,
         };
         let mut sandbox = Sandbox::new(
             runtime,

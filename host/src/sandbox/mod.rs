@@ -62,6 +62,9 @@ impl std::fmt::Display for GuestError {
                 }
             ),
             WitKeyringError::MalformedResponse(m) => write!(f, "malformed KMIP response: {m}"),
+            WitKeyringError::IncompleteListing(m) => {
+                write!(f, "the KMIP server cannot list every key: {m}")
+            }
             WitKeyringError::NotConfigured => f.write_str("the keyring guest was not configured"),
             WitKeyringError::Transport(t) => match t {
                 T::NoSuchServer(i) => write!(f, "no KMIP server is configured at index {i}"),

@@ -62,7 +62,7 @@ fn real<T>(
         .map_err(to_wit_error)
 }
 
-#[link(wasm_import_module = "mysql:keyring-kmip/transport@0.1.0")]
+#[link(wasm_import_module = "mysql:keyring-kmip/transport@0.2.0")]
 extern "C" {
     /// The raw canonical-ABI import behind `connection.send`, to pass a forged handle.
     #[link_name = "[method]connection.send"]
@@ -118,7 +118,7 @@ impl wit::Guest for Hostile {
                 object_group: group,
                 locate_page_size: settings.locate_page_size,
                 fetch_batch_size: settings.fetch_batch_size,
-                ..Settings::default()
+                strategy: kmip_keyring_core::keyring::LoadStrategy::Batched,
             })
         })
     }

@@ -31,9 +31,8 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-/// What the component itself uses (host/src/keyring: LOCATE_PAGE_SIZE, FETCH_BATCH_SIZE).
-const LOCATE_PAGE_SIZE: u32 = 10_000;
-const FETCH_BATCH_SIZE: u32 = 100;
+/// What the component itself uses (the configuration's defaults).
+use component_keyring_kmip::config::FETCH_BATCH_SIZE;
 /// Objects per Register (and per Activate) message when filling PyKMIP.
 const FILL_BATCH: usize = 100;
 /// An Object Group nothing is registered in: loads that fetch no key.
@@ -125,7 +124,7 @@ impl Target {
         let mut logic = KeyringLogic::new(platform);
         logic.configure(Settings {
             object_group: self.config.object_group.clone(),
-            locate_page_size: LOCATE_PAGE_SIZE,
+            locate_page_size: self.config.locate_page_size,
             fetch_batch_size: FETCH_BATCH_SIZE,
             strategy,
         })?;
@@ -142,7 +141,7 @@ impl Target {
             null_log(),
             WitSettings {
                 object_group: self.config.object_group.clone(),
-                locate_page_size: LOCATE_PAGE_SIZE,
+                locate_page_size: self.config.locate_page_size,
                 fetch_batch_size: FETCH_BATCH_SIZE,
             },
             self.config.limits,
@@ -218,7 +217,15 @@ fn fill_pykmip(server: &PyKmip, dir: &Path, from: usize, to: usize) -> Result<()
             names
                 .iter()
                 .zip(&material)
-                .map(|(name, key)| request::register_symmetric_key(name, None, "", key))
+                .map(|(name, key)| {
+                    request::register_symmetric_key(
+                        name,
+                        None,
+                        "",
+                        key,
+                        request::USAGE_ENCRYPT_DECRYPT,
+                    )
+                })
                 .collect(),
         )?;
         fill_exchange(

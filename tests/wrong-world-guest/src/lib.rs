@@ -1,9 +1,9 @@
-//! A guest for a newer, incompatible contract (`@0.2.0`, one export renamed): the host must
+//! A guest for another, incompatible contract (`@0.9.0`, one export renamed): the host must
 //! refuse it at load with an error naming what is missing.
 
 wit_bindgen::generate!({
     inline: "
-        package mysql:keyring-kmip@0.2.0;
+        package mysql:keyring-kmip@0.9.0;
         interface keyring {
             load-everything: func() -> u32;
         }

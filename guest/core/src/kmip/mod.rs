@@ -5,9 +5,11 @@
 mod framing;
 pub mod request;
 pub mod response;
+pub mod result_reason;
 pub mod secret_bytes;
 pub mod version;
 
+pub use result_reason::ResultReason;
 pub use secret_bytes::SecretBytes;
 pub use version::ProtocolVersion;
 

@@ -9,7 +9,7 @@ use crate::owner::AUTH_ID_NAMESPACE;
 use kmip_protocol::types::common::{
     ApplicationData, ApplicationNamespace, AttributeIndex, AttributeName, AttributeValue,
     CryptographicAlgorithm, CryptographicLength, KeyFormatType, ObjectType, Operation,
-    RevocationMessage, RevocationReasonCode, UniqueBatchItemID, UniqueIdentifier,
+    RevocationMessage, RevocationReasonCode, State, UniqueBatchItemID, UniqueIdentifier,
 };
 use kmip_protocol::types::request::{
     Attribute, BatchCount, ProtocolVersion as WireVersion, ProtocolVersionMajor,
@@ -20,6 +20,9 @@ use zeroize::Zeroizing;
 
 /// Cryptographic Usage Mask Encrypt | Decrypt, as Percona registers symmetric keys.
 pub const USAGE_ENCRYPT_DECRYPT: i32 = 0x04 | 0x08;
+/// Encrypt | Decrypt | Export: for servers that refuse to return the key material of an
+/// object registered without Export (Fortanix DSM).
+pub const USAGE_ENCRYPT_DECRYPT_EXPORT_KEY: i32 = 0x04 | 0x08 | 0x40;
 /// Cryptographic Usage Mask Encrypt | Decrypt | Export, as Percona registers secret data.
 pub const USAGE_ENCRYPT_DECRYPT_EXPORT: i32 = 0x04 | 0x08 | 0x40;
 /// The Revocation Message Percona's component sends when deleting a key.
@@ -31,7 +34,23 @@ struct RequestMessage<'a>(RequestHeader, Vec<BatchItem<'a>>);
 
 #[derive(Serialize)]
 #[serde(rename = "0x420077")]
-struct RequestHeader(WireVersion, BatchCount);
+struct RequestHeader(
+    WireVersion,
+    #[serde(skip_serializing_if = "Option::is_none")] Option<BatchErrorContinuationOption>,
+    BatchCount,
+);
+
+/// Batch Error Continuation Option (KMIP 1.0 section 6.13, 9.1.3.2.30): what the server
+/// does with the rest of a batch after an item fails. Without it a server stops at the
+/// first failure (Stop); the keyring asks every multi-item batch to Continue, so that one
+/// object destroyed between a Locate and its Get does not leave the others unanswered.
+#[derive(Serialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename = "0x42000E")]
+pub enum BatchErrorContinuationOption {
+    /// Process the remaining items and report each one's result.
+    #[serde(rename = "0x00000001")]
+    Continue,
+}
 
 #[derive(Serialize)]
 #[serde(rename = "0x42000F")]
@@ -69,8 +88,11 @@ pub enum RequestPayload<'a> {
         #[serde(skip_serializing_if = "Option::is_none")] Option<OffsetItems>,
         Vec<Attribute>,
     ),
-    /// Get (4.11) in the object's registered format.
-    Get(UniqueIdentifier),
+    /// Get (4.11), in the given key format or, without one, the registered format.
+    Get(
+        UniqueIdentifier,
+        #[serde(skip_serializing_if = "Option::is_none")] Option<KeyFormatType>,
+    ),
     /// Get Attributes (4.12) for the named attributes.
     GetAttributes(UniqueIdentifier, Vec<AttributeName>),
     /// Discover Versions (4.26, KMIP 1.1) with the versions the client speaks.
@@ -86,7 +108,7 @@ impl RequestPayload<'_> {
             Self::Revoke(..) => Operation::Revoke,
             Self::Destroy(_) => Operation::Destroy,
             Self::Locate(..) => Operation::Locate,
-            Self::Get(_) => Operation::Get,
+            Self::Get(..) => Operation::Get,
             Self::GetAttributes(..) => Operation::GetAttributes,
             Self::DiscoverVersions(_) => Operation::DiscoverVersions,
         }
@@ -162,18 +184,20 @@ fn integer_attribute(name: &str, value: i32) -> Attribute {
     )
 }
 
-/// Register of an AES Symmetric Key, Raw format, exactly as Percona's component does it.
+/// Register of an AES Symmetric Key, Raw format, as Percona's component does it (with its
+/// usage mask, [`USAGE_ENCRYPT_DECRYPT`], unless a server profile needs another).
 pub fn register_symmetric_key<'a>(
     name: &str,
     group: Option<&str>,
     auth_id: &str,
     key: &'a [u8],
+    usage_mask: i32,
 ) -> RequestPayload<'a> {
     let bits = i32::try_from(key.len() * 8).unwrap_or(i32::MAX);
     let mut attributes = vec![
         Attribute::CryptographicAlgorithm(CryptographicAlgorithm::AES),
         Attribute::CryptographicLength(bits),
-        integer_attribute("Cryptographic Usage Mask", USAGE_ENCRYPT_DECRYPT),
+        integer_attribute("Cryptographic Usage Mask", usage_mask),
     ];
     attributes.extend(naming_attributes(name, group, auth_id));
     let block = KeyBlock(
@@ -235,16 +259,38 @@ pub fn destroy(object_id: &str) -> RequestPayload<'static> {
     RequestPayload::Destroy(UniqueIdentifier(object_id.to_owned()))
 }
 
-/// Locate objects of a type, optionally in an Object Group, one page at a time.
+/// What a Locate matches besides the Object Type and Object Group: the narrower filters
+/// the load uses to split a listing that a server cannot page (see keyring/listing.rs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LocateFilter {
+    /// The object's State.
+    pub state: Option<State>,
+    /// The Cryptographic Length, in bits.
+    pub cryptographic_length: Option<i32>,
+}
+
+/// Locate objects of a type, optionally in an Object Group and narrowed by `filter`, one
+/// page at a time.
 pub fn locate(
     object_type: ObjectType,
     group: Option<&str>,
+    filter: LocateFilter,
     maximum_items: Option<i32>,
     offset_items: Option<i32>,
 ) -> RequestPayload<'static> {
     let mut attributes = vec![Attribute::ObjectType(object_type)];
     if let Some(group) = group {
         attributes.push(Attribute::ObjectGroup(group.to_owned()));
+    }
+    if let Some(state) = filter.state {
+        attributes.push(Attribute(
+            AttributeName("State".to_owned()),
+            Option::<AttributeIndex>::None,
+            AttributeValue::State(state),
+        ));
+    }
+    if let Some(bits) = filter.cryptographic_length {
+        attributes.push(Attribute::CryptographicLength(bits));
     }
     RequestPayload::Locate(
         maximum_items.map(MaximumItems),
@@ -271,7 +317,16 @@ pub fn locate_named(
 
 /// Get the object in its registered format.
 pub fn get(object_id: &str) -> RequestPayload<'static> {
-    RequestPayload::Get(UniqueIdentifier(object_id.to_owned()))
+    RequestPayload::Get(UniqueIdentifier(object_id.to_owned()), None)
+}
+
+/// Get the object's key material as a Raw byte string (symmetric keys: a server may hold
+/// them as Transparent Symmetric Keys and answer those by default).
+pub fn get_raw(object_id: &str) -> RequestPayload<'static> {
+    RequestPayload::Get(
+        UniqueIdentifier(object_id.to_owned()),
+        Some(KeyFormatType::Raw),
+    )
 }
 
 /// The attributes the cache fill reads for every object.
@@ -316,12 +371,28 @@ pub fn batch_item_id(index: usize) -> Vec<u8> {
     (index as u32).to_be_bytes().to_vec()
 }
 
+/// The index of the request item whose Unique Batch Item ID is `id`, if it is one of ours.
+pub fn batch_item_index(id: &[u8]) -> Option<usize> {
+    let bytes: [u8; 4] = id.try_into().ok()?;
+    usize::try_from(u32::from_be_bytes(bytes)).ok()
+}
+
 /// Encodes a request message with one batch item per payload. Items of a multi-item batch
-/// carry Unique Batch Item IDs so responses can be matched to requests. The buffer is wiped
-/// on drop because a Register carries key material.
+/// carry Unique Batch Item IDs so responses can be matched to requests, and the header asks
+/// the server to Continue past a failed item when `continue_on_error` is set. The buffer is
+/// wiped on drop because a Register carries key material.
 pub fn encode(
     version: ProtocolVersion,
     payloads: Vec<RequestPayload<'_>>,
+) -> Result<Zeroizing<Vec<u8>>, KeyringError> {
+    encode_with(version, payloads, true)
+}
+
+/// As [`encode`], choosing whether a multi-item batch asks the server to Continue.
+pub fn encode_with(
+    version: ProtocolVersion,
+    payloads: Vec<RequestPayload<'_>>,
+    continue_on_error: bool,
 ) -> Result<Zeroizing<Vec<u8>>, KeyringError> {
     let count = i32::try_from(payloads.len())
         .map_err(|_| KeyringError::InvalidArgument("too many batch items".into()))?;
@@ -334,7 +405,12 @@ pub fn encode(
             BatchItem(payload.operation(), id, payload)
         })
         .collect();
-    let message = RequestMessage(RequestHeader(wire(version), BatchCount(count)), items);
+    let continuation =
+        (numbered && continue_on_error).then_some(BatchErrorContinuationOption::Continue);
+    let message = RequestMessage(
+        RequestHeader(wire(version), continuation, BatchCount(count)),
+        items,
+    );
     let mut out = Zeroizing::new(Vec::with_capacity(1024));
     kmip_ttlv::to_writer(&message, &mut *out)
         .map_err(|e| KeyringError::InvalidArgument(format!("cannot encode KMIP request: {e}")))?;

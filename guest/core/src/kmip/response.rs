@@ -5,13 +5,13 @@
 //! [`SecretBytes`], wiped on drop.
 
 use super::framing;
+use super::result_reason::ResultReason;
 use super::secret_bytes::SecretBytes;
 use super::version::ProtocolVersion;
 use crate::error::{KeyringError, ServerFailure};
 use kmip_protocol::types::common::{KeyFormatType, ObjectType, Operation, UniqueIdentifier};
 use kmip_protocol::types::response::{Attribute, ProtocolVersion as WireVersion};
 use serde_derive::Deserialize;
-use std::fmt;
 
 /// A decoded response message.
 #[derive(Debug, Deserialize)]
@@ -58,70 +58,6 @@ pub enum ResultStatus {
     OperationUndone,
 }
 
-/// Result Reason (9.1.3.2.26), complete through KMIP 1.4 so that a server's failure is
-/// reported with its reason instead of as an undecodable message.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
-#[serde(rename = "0x42007E")]
-#[allow(missing_docs)]
-pub enum ResultReason {
-    #[serde(rename = "0x00000001")]
-    ItemNotFound,
-    #[serde(rename = "0x00000002")]
-    ResponseTooLarge,
-    #[serde(rename = "0x00000003")]
-    AuthenticationNotSuccessful,
-    #[serde(rename = "0x00000004")]
-    InvalidMessage,
-    #[serde(rename = "0x00000005")]
-    OperationNotSupported,
-    #[serde(rename = "0x00000006")]
-    MissingData,
-    #[serde(rename = "0x00000007")]
-    InvalidField,
-    #[serde(rename = "0x00000008")]
-    FeatureNotSupported,
-    #[serde(rename = "0x00000009")]
-    OperationCanceledByRequester,
-    #[serde(rename = "0x0000000A")]
-    CryptographicFailure,
-    #[serde(rename = "0x0000000B")]
-    IllegalOperation,
-    #[serde(rename = "0x0000000C")]
-    PermissionDenied,
-    #[serde(rename = "0x0000000D")]
-    ObjectArchived,
-    #[serde(rename = "0x0000000E")]
-    IndexOutOfBounds,
-    #[serde(rename = "0x0000000F")]
-    ApplicationNamespaceNotSupported,
-    #[serde(rename = "0x00000010")]
-    KeyFormatTypeNotSupported,
-    #[serde(rename = "0x00000011")]
-    KeyCompressionTypeNotSupported,
-    #[serde(rename = "0x00000012")]
-    EncodingOptionError,
-    #[serde(rename = "0x00000013")]
-    KeyValueNotPresent,
-    #[serde(rename = "0x00000014")]
-    AttestationRequired,
-    #[serde(rename = "0x00000015")]
-    AttestationFailed,
-    #[serde(rename = "0x00000016")]
-    Sensitive,
-    #[serde(rename = "0x00000017")]
-    NotExtractable,
-    #[serde(rename = "0x00000018")]
-    ObjectAlreadyExists,
-    #[serde(rename = "0x00000100")]
-    GeneralFailure,
-}
-
-impl fmt::Display for ResultReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self, f)
-    }
-}
-
 /// One response batch item.
 #[derive(Debug, Deserialize)]
 #[serde(rename = "0x42000F")]
@@ -135,7 +71,7 @@ pub struct BatchItem {
     /// Success or failure.
     #[serde(rename = "0x42007F")]
     pub result_status: ResultStatus,
-    /// Why it failed.
+    /// Why it failed (any code, known or not).
     #[serde(rename = "0x42007E")]
     pub result_reason: Option<ResultReason>,
     /// The server's explanation.
@@ -250,24 +186,23 @@ pub struct SymmetricKey {
 #[derive(Debug, Deserialize)]
 #[serde(rename = "0x420085")]
 pub struct SecretData {
-    /// Secret Data Type (Password, Seed, ...): any value is accepted.
+    /// Secret Data Type (Password, Seed, or any other value another client chose).
     #[serde(rename = "0x420086")]
-    pub secret_data_type: SecretDataTypeValue,
+    pub secret_data_type: SecretDataType,
     /// Its key block.
     #[serde(rename = "0x420040")]
     pub key_block: KeyBlock,
 }
 
-/// Secret Data Type as received.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
-#[serde(rename = "0x420086")]
-pub enum SecretDataTypeValue {
-    /// Password.
-    #[serde(rename = "0x00000001")]
-    Password,
-    /// Seed.
-    #[serde(rename = "0x00000002")]
-    Seed,
+/// Secret Data Type as received: any value (Password is 1, Seed 2, others are
+/// extensions); the keyring does not depend on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SecretDataType(pub u32);
+
+impl<'de> serde::Deserialize<'de> for SecretDataType {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        super::result_reason::open_enumeration(deserializer, "0x420086").map(Self)
+    }
 }
 
 /// Key Block as received.
@@ -282,13 +217,46 @@ pub struct KeyBlock {
     pub key_value: KeyValue,
 }
 
-/// Key Value: we accept raw (byte string) key material only.
+/// Key Value: the key material, raw or in a Transparent Symmetric Key structure.
 #[derive(Debug, Deserialize)]
 #[serde(rename = "0x420045")]
 pub struct KeyValue {
     /// Key Material.
     #[serde(rename = "0x420043")]
-    pub key_material: SecretBytes,
+    pub key_material: KeyMaterial,
+}
+
+/// Key Material (KMIP 1.4 section 2.1.4): a Byte String for the Raw and Opaque formats, a
+/// structure holding the key for Transparent Symmetric Key (some servers keep symmetric
+/// keys that way and answer a Get without a requested format in it).
+#[derive(Debug, Deserialize)]
+#[serde(rename = "0x420043")]
+pub enum KeyMaterial {
+    /// Raw, Opaque: the bytes themselves.
+    #[serde(rename = "if type==ByteString")]
+    Bytes(SecretBytes),
+    /// Transparent Symmetric Key: its Key field.
+    #[serde(rename = "if type==Structure")]
+    Transparent(TransparentSymmetricKey),
+}
+
+/// The Transparent Symmetric Key structure (KMIP 1.4 section 2.1.7.1).
+#[derive(Debug, Deserialize)]
+#[serde(rename = "0x420043")]
+pub struct TransparentSymmetricKey {
+    /// Key.
+    #[serde(rename = "0x42003F")]
+    pub key: SecretBytes,
+}
+
+impl KeyMaterial {
+    /// The key bytes, whatever the format.
+    pub fn bytes(&self) -> &SecretBytes {
+        match self {
+            Self::Bytes(bytes) => bytes,
+            Self::Transparent(t) => &t.key,
+        }
+    }
 }
 
 /// Get Attributes response payload.
@@ -348,11 +316,9 @@ pub fn payload_of(
     }
     match item.result_status {
         ResultStatus::Success => Ok(item.payload),
-        status => Err(KeyringError::ServerFailure(ServerFailure {
-            operation: format!("{expected:?}"),
-            reason: item
-                .result_reason
-                .map_or_else(|| format!("{status:?}"), |r| r.to_string()),
+        _ => Err(KeyringError::ServerFailure(ServerFailure {
+            operation: expected,
+            reason: item.result_reason,
             message: item.result_message.unwrap_or_default(),
         })),
     }

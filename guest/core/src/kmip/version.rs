@@ -36,13 +36,15 @@ impl ProtocolVersion {
         self >= Self::V1_3
     }
 
-    /// Picks the version to use from the server's list (the server's order is its
-    /// preference): the first one we speak.
+    /// Picks the version to use from the server's list: the highest one we both speak,
+    /// in whatever order the server lists them (servers answer in their own preference or
+    /// echo ours; either way the newest common version is what we want).
     pub fn choose(server_versions: &[Self]) -> Option<Self> {
         server_versions
             .iter()
             .copied()
-            .find(|v| Self::SUPPORTED.contains(v))
+            .filter(|v| Self::SUPPORTED.contains(v))
+            .max()
     }
 }
 
@@ -57,7 +59,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn negotiation_takes_the_servers_first_version_we_speak() {
+    fn negotiation_takes_the_highest_common_version_in_any_order() {
         let server = [
             ProtocolVersion::new(2, 0),
             ProtocolVersion::V1_2,
@@ -65,8 +67,9 @@ mod tests {
         ];
         assert_eq!(
             ProtocolVersion::choose(&server),
-            Some(ProtocolVersion::V1_2)
+            Some(ProtocolVersion::V1_4)
         );
+        assert_eq!(ProtocolVersion::choose(&[]), None);
         assert_eq!(ProtocolVersion::choose(&[ProtocolVersion::new(2, 1)]), None);
         assert!(ProtocolVersion::V1_3.has_offset_items());
         assert!(!ProtocolVersion::V1_2.has_offset_items());
