@@ -36,6 +36,8 @@ rm -rf "$root.tmp"
 mkdir -p "$(dirname "$root")"
 echo "debootstrap of Debian sid from $mirror into $root (about a minute)" >&2
 debootstrap --variant=minbase sid "$root.tmp" "$mirror" >&2
+# debootstrap leaves no /etc/hosts: mysql-test-run listens on "localhost".
+printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$root.tmp/etc/hosts"
 # Installing mysql-testsuite pulls mysql-server, whose maintainer scripts would start a
 # server: policy-rc.d refuses every service start inside the chroot.
 printf '#!/bin/sh\nexit 101\n' >"$root.tmp/usr/sbin/policy-rc.d"

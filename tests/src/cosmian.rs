@@ -80,7 +80,7 @@ impl Cosmian {
         let child = crate::own_process_group(&mut Command::new(binary))
             .args(["--database-type", "sqlite", "--sqlite-path"])
             .arg(dir.join("sqlite"))
-            .args(["--socket-server-start", "true", "--socket-server-port"])
+            .args(["--socket-server-start", "--socket-server-port"])
             .arg(self.port.to_string())
             .args([
                 "--socket-server-hostname",

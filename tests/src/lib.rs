@@ -5,9 +5,11 @@
 pub mod cosmian;
 pub mod fast_peer;
 pub mod fault_proxy;
+pub mod fill;
 pub mod hostile_server;
 pub mod install;
 pub mod loader;
+pub mod mtr;
 pub mod mysqld;
 pub mod native_platform;
 pub mod peer;

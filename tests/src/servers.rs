@@ -34,6 +34,8 @@ pub trait TestServer {
     fn restart(&mut self) -> Result<()>;
     /// Kills it with SIGKILL.
     fn kill(&mut self);
+    /// Stops it by PID (SIGTERM, then SIGKILL), keeping its objects for a restart.
+    fn stop(&mut self);
     /// The last lines of its log, for failure messages.
     fn log_tail(&self) -> String;
 
@@ -77,6 +79,9 @@ impl TestServer for PyKmip {
     fn kill(&mut self) {
         PyKmip::kill(self)
     }
+    fn stop(&mut self) {
+        PyKmip::stop(self)
+    }
     fn log_tail(&self) -> String {
         PyKmip::log_tail(self)
     }
@@ -101,6 +106,9 @@ impl TestServer for Cosmian {
     fn kill(&mut self) {
         Cosmian::kill(self)
     }
+    fn stop(&mut self) {
+        Cosmian::stop(self)
+    }
     fn log_tail(&self) -> String {
         Cosmian::log_tail(self)
     }
@@ -114,19 +122,28 @@ pub fn start(kind: ServerKind) -> Result<Box<dyn TestServer>> {
     })
 }
 
-/// Runs `scenario` against a fresh server of every kind. Without a Cosmian KMS binary the
-/// Cosmian run is recorded as skipped (see [`crate::record_skip`]), or fails where
-/// `KMIP_REQUIRE_COSMIAN` is set, as CI sets it.
+/// Whether Cosmian KMS can run here. Without its binary, `test` (a test's path, or a part
+/// of one) is recorded as skipped (see [`crate::record_skip`]) and `false` returned, or,
+/// where `KMIP_REQUIRE_COSMIAN` is set, as CI sets it, this fails.
+pub fn cosmian_available(test: &str) -> Result<bool> {
+    match crate::cosmian::binary() {
+        Ok(_) => Ok(true),
+        Err(reason) if std::env::var_os("KMIP_REQUIRE_COSMIAN").is_some() => {
+            bail!("KMIP_REQUIRE_COSMIAN is set but Cosmian KMS is unavailable: {reason}")
+        }
+        Err(reason) => {
+            crate::record_skip(test, &reason);
+            Ok(false)
+        }
+    }
+}
+
+/// Runs `scenario` against a fresh server of every kind (Cosmian's run as
+/// [`cosmian_available`] allows).
 pub fn each(test: &str, scenario: impl Fn(&mut dyn TestServer) -> Result<()>) -> Result<()> {
     for kind in ALL {
-        if kind == ServerKind::Cosmian {
-            if let Err(reason) = crate::cosmian::binary() {
-                if std::env::var_os("KMIP_REQUIRE_COSMIAN").is_some() {
-                    bail!("KMIP_REQUIRE_COSMIAN is set but Cosmian KMS is unavailable: {reason}");
-                }
-                crate::record_skip(&format!("{test} [Cosmian KMS]"), &reason);
-                continue;
-            }
+        if kind == ServerKind::Cosmian && !cosmian_available(&format!("{test} [Cosmian KMS]"))? {
+            continue;
         }
         let mut server = start(kind)?;
         scenario(server.as_mut())

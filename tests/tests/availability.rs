@@ -1,11 +1,13 @@
-//! Availability against real PyKMIP servers: several servers with failover, every server
-//! down, the key server leaving and coming back, and the TLS security defaults.
+//! Availability against real KMIP servers: several servers with failover, every server
+//! down, the key server leaving and coming back, and the TLS security defaults; where the
+//! server kind matters not, against PyKMIP and Cosmian KMS both (tests/src/servers.rs).
 
 use anyhow::{ensure, Context, Result};
 use component_keyring_kmip::{Config, Keyring, KeyringError, LogLevel, LogSink, MemoryLog};
 use kmip_keyring_tests::pki::Pki;
 use kmip_keyring_tests::pykmip::PyKmip;
 use kmip_keyring_tests::runtime;
+use kmip_keyring_tests::servers::each;
 use serde_json::{json, Value};
 use std::net::TcpListener;
 use std::path::Path;
@@ -70,76 +72,87 @@ fn load_with_every_server_down_fails_once_naming_each_server() -> Result<()> {
 
 #[test]
 fn the_first_server_down_the_second_serves_and_the_status_says_so() -> Result<()> {
-    let server = PyKmip::start()?;
-    let dead = dead_port();
-    let mut json = server.config_json(None);
-    json["server_addr"] = json!([
-        format!("127.0.0.1:{dead}"),
-        format!("127.0.0.1:{}", server.port)
-    ]);
-    json["kmip_timeout_ms"] = 1000.into();
-    let dir = tempfile::tempdir()?;
-    let (keyring, _) = load(config_from(&json, dir.path())?);
-    let keyring = keyring?;
-    keyring.store("via-second", "", "AES", &key_bytes(1))?;
-    assert_eq!(
-        keyring.session().server.as_deref(),
-        Some(format!("127.0.0.1:{}", server.port).as_str())
-    );
-    let rows = component_keyring_kmip::status::status_rows(Some(&keyring));
-    let row = |n: &str| rows.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
-    assert_eq!(row("Server_addr").as_deref(), Some("127.0.0.1, 127.0.0.1"));
-    assert_eq!(row("Server_port"), Some(format!("{dead}, {}", server.port)));
-    assert_eq!(
-        row("Kmip_server_in_use"),
-        Some(format!("127.0.0.1:{}", server.port))
-    );
-    Ok(())
+    each(
+        "availability::the_first_server_down_the_second_serves_and_the_status_says_so",
+        |server| {
+            let dead = dead_port();
+            let mut json = server.config_json(None);
+            json["server_addr"] = json!([
+                format!("127.0.0.1:{dead}"),
+                format!("127.0.0.1:{}", server.port())
+            ]);
+            json["kmip_timeout_ms"] = 1000.into();
+            let dir = tempfile::tempdir()?;
+            let (keyring, _) = load(config_from(&json, dir.path())?);
+            let keyring = keyring?;
+            keyring.store("via-second", "", "AES", &key_bytes(1))?;
+            assert_eq!(
+                keyring.session().server.as_deref(),
+                Some(format!("127.0.0.1:{}", server.port()).as_str())
+            );
+            let rows = component_keyring_kmip::status::status_rows(Some(&keyring));
+            let row = |n: &str| rows.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+            assert_eq!(row("Server_addr").as_deref(), Some("127.0.0.1, 127.0.0.1"));
+            assert_eq!(
+                row("Server_port"),
+                Some(format!("{dead}, {}", server.port()))
+            );
+            assert_eq!(
+                row("Kmip_server_in_use"),
+                Some(format!("127.0.0.1:{}", server.port()))
+            );
+            Ok(())
+        },
+    )
 }
 
 #[test]
 fn the_key_server_leaves_and_returns_without_a_reload() -> Result<()> {
-    let mut server = PyKmip::start()?;
-    let mut json = server.config_json(None);
-    json["kmip_timeout_ms"] = 2000.into();
-    let dir = tempfile::tempdir()?;
-    let (keyring, _) = load(config_from(&json, dir.path())?);
-    let keyring = keyring?;
-    keyring.store("before", "", "AES", &key_bytes(1))?;
+    each(
+        "availability::the_key_server_leaves_and_returns_without_a_reload",
+        |server| {
+            let mut json = server.config_json(None);
+            json["kmip_timeout_ms"] = 2000.into();
+            let dir = tempfile::tempdir()?;
+            let (keyring, _) = load(config_from(&json, dir.path())?);
+            let keyring = keyring?;
+            keyring.store("before", "", "AES", &key_bytes(1))?;
 
-    server.stop();
-    let started = Instant::now();
-    let error = keyring
-        .store("while-down", "", "AES", &key_bytes(2))
-        .expect_err("the server is down");
-    let message = error.to_string();
-    assert!(
-        message.contains(&format!("127.0.0.1:{}", server.port)),
-        "the error names the server: {message}"
-    );
-    // One server, one deadline (plus the instance's own work): a generous functional
-    // bound, not a speed measurement.
-    assert!(
-        started.elapsed() < Duration::from_secs(10),
-        "store blocked {:?}",
-        started.elapsed()
-    );
-    assert!(keyring.fetch("while-down", "").is_none(), "nothing cached");
-    assert_eq!(
-        *keyring
-            .fetch("before", "")
-            .context("reads need no server")?
-            .data,
-        key_bytes(1)
-    );
+            server.stop();
+            let started = Instant::now();
+            let error = keyring
+                .store("while-down", "", "AES", &key_bytes(2))
+                .expect_err("the server is down");
+            let message = error.to_string();
+            assert!(
+                message.contains(&format!("127.0.0.1:{}", server.port())),
+                "the error names the server: {message}"
+            );
+            // One server, one deadline (plus the instance's own work): a generous functional
+            // bound, not a speed measurement.
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "store blocked {:?}",
+                started.elapsed()
+            );
+            assert!(keyring.fetch("while-down", "").is_none(), "nothing cached");
+            assert_eq!(
+                *keyring
+                    .fetch("before", "")
+                    .context("reads need no server")?
+                    .data,
+                key_bytes(1)
+            );
 
-    server.restart()?;
-    keyring.store("after", "", "AES", &key_bytes(3))?;
-    let (reloaded, _) = load(config_from(&json, dir.path())?);
-    let reloaded = reloaded?;
-    let names: Vec<String> = reloaded.key_ids().into_iter().map(|k| k.data_id).collect();
-    assert_eq!(names, ["after", "before"], "cache and server agree");
-    Ok(())
+            server.restart()?;
+            keyring.store("after", "", "AES", &key_bytes(3))?;
+            let (reloaded, _) = load(config_from(&json, dir.path())?);
+            let reloaded = reloaded?;
+            let names: Vec<String> = reloaded.key_ids().into_iter().map(|k| k.data_id).collect();
+            assert_eq!(names, ["after", "before"], "cache and server agree");
+            Ok(())
+        },
+    )
 }
 
 #[test]
@@ -248,44 +261,48 @@ fn hostname_verification_is_on_by_default_and_its_opt_out_warns() -> Result<()> 
 
 #[test]
 fn tls_opt_outs_accept_what_the_defaults_refuse_and_warn() -> Result<()> {
-    let server = PyKmip::start()?;
-    let dir = tempfile::tempdir()?;
+    each(
+        "availability::tls_opt_outs_accept_what_the_defaults_refuse_and_warn",
+        |server| {
+            let dir = tempfile::tempdir()?;
 
-    // A server_ca that did not sign the server's certificate: refused, naming server_ca.
-    let mut json = server.config_json(None);
-    json["server_ca"] = server.pki.other_ca.to_string_lossy().into_owned().into();
-    json["kmip_timeout_ms"] = 3000.into();
-    let (result, _) = load(config_from(&json, dir.path())?);
-    let message = result.expect_err("wrong CA").to_string();
-    assert!(message.contains("UnknownIssuer"), "{message}");
-    assert!(message.contains("checked against server_ca"), "{message}");
+            // A server_ca that did not sign the server's certificate: refused, naming server_ca.
+            let mut json = server.config_json(None);
+            json["server_ca"] = server.pki().other_ca.to_string_lossy().into_owned().into();
+            json["kmip_timeout_ms"] = 3000.into();
+            let (result, _) = load(config_from(&json, dir.path())?);
+            let message = result.expect_err("wrong CA").to_string();
+            assert!(message.contains("UnknownIssuer"), "{message}");
+            assert!(message.contains("checked against server_ca"), "{message}");
 
-    // The same with peer verification off: it works, with a warning.
-    json["tls_peer_verification"] = false.into();
-    let (result, log) = load(config_from(&json, dir.path())?);
-    let keyring = result?;
-    keyring.store("unverified", "", "AES", &key_bytes(1))?;
-    assert!(
-        warnings(&log)
-            .iter()
-            .any(|w| w.contains("tls_peer_verification is off")),
-        "{:?}",
-        log.lines()
-    );
-    let rows = component_keyring_kmip::status::status_rows(Some(&keyring));
-    assert!(rows.contains(&("Tls_peer_verification".into(), "false".into())));
+            // The same with peer verification off: it works, with a warning.
+            json["tls_peer_verification"] = false.into();
+            let (result, log) = load(config_from(&json, dir.path())?);
+            let keyring = result?;
+            keyring.store("unverified", "", "AES", &key_bytes(1))?;
+            assert!(
+                warnings(&log)
+                    .iter()
+                    .any(|w| w.contains("tls_peer_verification is off")),
+                "{:?}",
+                log.lines()
+            );
+            let rows = component_keyring_kmip::status::status_rows(Some(&keyring));
+            assert!(rows.contains(&("Tls_peer_verification".into(), "false".into())));
 
-    // "localhost" is in the certificate; with hostname verification off a name that is
-    // not would pass too. The default stays on and quiet.
-    let json = server.config_json(None);
-    let (result, log) = load(config_from(&json, dir.path())?);
-    result?;
-    assert!(
-        !warnings(&log).iter().any(|w| w.contains("verification")),
-        "{:?}",
-        log.lines()
-    );
-    Ok(())
+            // "localhost" is in the certificate; with hostname verification off a name that is
+            // not would pass too. The default stays on and quiet.
+            let json = server.config_json(None);
+            let (result, log) = load(config_from(&json, dir.path())?);
+            result?;
+            assert!(
+                !warnings(&log).iter().any(|w| w.contains("verification")),
+                "{:?}",
+                log.lines()
+            );
+            Ok(())
+        },
+    )
 }
 
 #[test]

@@ -306,7 +306,7 @@ fn every_malformed_configuration_names_its_file_and_field() -> Result<()> {
     std::fs::write(&config_file, "{\"server_addr\": \"kms\",")?;
     let message = Config::from_file(&config_file).unwrap_err().to_string();
     assert!(
-        message.contains("is not valid JSON") && message.contains("line 1"),
+        message.contains("has not valid format: not valid JSON") && message.contains("line 1"),
         "{message}"
     );
     Ok(())
@@ -317,7 +317,11 @@ fn every_malformed_manifest_names_its_file_and_field() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let file = dir.path().join("mysqld.my");
     for (text, field, says) in [
-        ("{\"components\": ", "", "is not valid JSON"),
+        (
+            "{\"components\": ",
+            "",
+            "has not valid format: not valid JSON",
+        ),
         ("\"file://component_keyring_kmip\"", "", "must be an object"),
         ("{\"components\": 7}", "components", "must be a JSON string"),
         (

@@ -155,11 +155,11 @@ fn every_service_answers_with_mysqls_semantics() -> Result<()> {
         [
             "Kmip_timeout_ms",
             "Tls_peer_verification",
-            "Tls_hostname_verification"
+            "Tls_host_verification"
         ]
     );
     assert_eq!(row("Tls_peer_verification"), "true");
-    assert_eq!(row("Tls_hostname_verification"), "true");
+    assert_eq!(row("Tls_host_verification"), "true");
     assert_eq!(row("Component_status"), "Active");
     assert_eq!(row("Server_port"), server.port.to_string());
     assert_eq!(row("Object_group"), "loader-group");
@@ -187,7 +187,7 @@ fn every_service_answers_with_mysqls_semantics() -> Result<()> {
     }
     assert!(registry::log_lines()
         .iter()
-        .any(|(sev, l)| *sev == 0 && l.contains("keyring initialized")));
+        .any(|(sev, l)| *sev == 0 && l.contains("Keyring component initialized successfully.")));
     c.shutdown()?;
     assert_eq!(
         registry::references("mysql_simple_error_log.mysql_server"),

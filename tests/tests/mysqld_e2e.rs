@@ -1,9 +1,12 @@
 //! A real mysqld 9.7 (in a chroot) loading component_keyring_kmip.so through its manifest,
-//! against a real PyKMIP server on 127.0.0.1.
+//! against real KMIP servers on 127.0.0.1: the tests where the server matters run against
+//! PyKMIP and Cosmian KMS (tests/src/servers.rs), the fault and sandbox tests against
+//! PyKMIP.
 
 use anyhow::Result;
 use kmip_keyring_tests::mysqld::{ManifestForm, MysqlInstance};
 use kmip_keyring_tests::pykmip::PyKmip;
+use kmip_keyring_tests::servers::each;
 
 use kmip_keyring_tests::mysqld::with_mysqld;
 
@@ -23,58 +26,62 @@ fn encrypted_tables_survive_rotation_and_restart() -> Result<()> {
     with_mysqld(
         "mysqld_e2e::encrypted_tables_survive_rotation_and_restart",
         || {
-            let server = PyKmip::start()?;
-            let mut db = MysqlInstance::create(
-                "tables",
-                ManifestForm::Global,
-                &server.pki,
-                server.port,
-                Some("e2e"),
-            )?;
-            db.start(&[
-                "--innodb-redo-log-encrypt=ON",
-                "--innodb-undo-log-encrypt=ON",
-            ])?;
-            let rows = status_rows(&db)?;
-            let get = |k: &str| {
-                rows.iter()
-                    .find(|(n, _)| n == k)
-                    .map(|(_, v)| v.clone())
-                    .unwrap_or_default()
-            };
-            assert_eq!(get("Component_name"), "component_keyring_kmip", "{rows:?}");
-            assert_eq!(get("Component_status"), "Active", "{rows:?}");
-            assert_eq!(get("Object_group"), "e2e");
-            assert_eq!(get("Server_port"), server.port.to_string());
+            each(
+                "mysqld_e2e::encrypted_tables_survive_rotation_and_restart",
+                |server| {
+                    let mut db = MysqlInstance::create(
+                        &format!("tables-{:?}", server.kind()),
+                        ManifestForm::Global,
+                        server.pki(),
+                        server.port(),
+                        Some("e2e"),
+                    )?;
+                    db.start(&[
+                        "--innodb-redo-log-encrypt=ON",
+                        "--innodb-undo-log-encrypt=ON",
+                    ])?;
+                    let rows = status_rows(&db)?;
+                    let get = |k: &str| {
+                        rows.iter()
+                            .find(|(n, _)| n == k)
+                            .map(|(_, v)| v.clone())
+                            .unwrap_or_default()
+                    };
+                    assert_eq!(get("Component_name"), "component_keyring_kmip", "{rows:?}");
+                    assert_eq!(get("Component_status"), "Active", "{rows:?}");
+                    assert_eq!(get("Object_group"), "e2e");
+                    assert_eq!(get("Server_port"), server.port().to_string());
 
-            db.sql(
+                    db.sql(
             "CREATE DATABASE shop; CREATE TABLE shop.orders (id INT PRIMARY KEY, item VARCHAR(40)) ENCRYPTION='Y';
              INSERT INTO shop.orders VALUES (1, 'keyboard'), (2, 'kmip appliance');",
         )?;
-            db.sql("ALTER INSTANCE ROTATE INNODB MASTER KEY")?;
-            db.sql("INSERT INTO shop.orders VALUES (3, 'after rotation')")?;
-            db.sql("ALTER INSTANCE ROTATE INNODB MASTER KEY")?;
-            db.stop()?;
+                    db.sql("ALTER INSTANCE ROTATE INNODB MASTER KEY")?;
+                    db.sql("INSERT INTO shop.orders VALUES (3, 'after rotation')")?;
+                    db.sql("ALTER INSTANCE ROTATE INNODB MASTER KEY")?;
+                    db.stop()?;
 
-            db.start(&[
-                "--innodb-redo-log-encrypt=ON",
-                "--innodb-undo-log-encrypt=ON",
-            ])?;
-            assert_eq!(
-                db.sql("SELECT id, item FROM shop.orders ORDER BY id")?,
-                "1\tkeyboard\n2\tkmip appliance\n3\tafter rotation"
-            );
-            assert_eq!(
-                db.sql("SELECT @@innodb_redo_log_encrypt, @@innodb_undo_log_encrypt")?,
-                "1\t1"
-            );
-            let log = db.error_log();
-            assert!(
-                log.contains("keyring initialized"),
-                "our load message is in the error log:\n{log}"
-            );
-            db.stop()?;
-            Ok(())
+                    db.start(&[
+                        "--innodb-redo-log-encrypt=ON",
+                        "--innodb-undo-log-encrypt=ON",
+                    ])?;
+                    assert_eq!(
+                        db.sql("SELECT id, item FROM shop.orders ORDER BY id")?,
+                        "1\tkeyboard\n2\tkmip appliance\n3\tafter rotation"
+                    );
+                    assert_eq!(
+                        db.sql("SELECT @@innodb_redo_log_encrypt, @@innodb_undo_log_encrypt")?,
+                        "1\t1"
+                    );
+                    let log = db.error_log();
+                    assert!(
+                        log.contains("Keyring component initialized successfully."),
+                        "our load message is in the error log:\n{log}"
+                    );
+                    db.stop()?;
+                    Ok(())
+                },
+            )
         },
     )
 }
@@ -88,16 +95,18 @@ fn keyring_udf_owners_stay_apart_across_restart_and_reload() -> Result<()> {
     with_mysqld(
         "mysqld_e2e::keyring_udf_owners_stay_apart_across_restart_and_reload",
         || {
-            let server = PyKmip::start()?;
-            let mut db = MysqlInstance::create(
-                "udf",
-                ManifestForm::LocalPair,
-                &server.pki,
-                server.port,
-                Some("udf-a"),
-            )?;
-            db.start(&[])?;
-            db.sql(
+            each(
+                "mysqld_e2e::keyring_udf_owners_stay_apart_across_restart_and_reload",
+                |server| {
+                    let mut db = MysqlInstance::create(
+                        &format!("udf-{:?}", server.kind()),
+                        ManifestForm::LocalPair,
+                        server.pki(),
+                        server.port(),
+                        Some("udf-a"),
+                    )?;
+                    db.start(&[])?;
+                    db.sql(
             "INSTALL PLUGIN keyring_udf SONAME 'keyring_udf.so';
              CREATE FUNCTION keyring_key_generate RETURNS INTEGER SONAME 'keyring_udf.so';
              CREATE FUNCTION keyring_key_fetch RETURNS STRING SONAME 'keyring_udf.so';
@@ -107,93 +116,99 @@ fn keyring_udf_owners_stay_apart_across_restart_and_reload() -> Result<()> {
              CREATE USER alice@localhost IDENTIFIED BY 'alice-pw'; CREATE USER bob@localhost IDENTIFIED BY 'bob-pw';
              GRANT EXECUTE ON *.* TO alice@localhost, bob@localhost;",
         )?;
-            let alice = Some(("alice", "alice-pw"));
-            let bob = Some(("bob", "bob-pw"));
-            assert_eq!(
-                db.sql_as(
-                    alice,
-                    "SELECT keyring_key_generate('shared_name', 'AES', 32)"
-                )?,
-                "1"
-            );
-            assert_eq!(
-                db.sql_as(
-                    bob,
-                    "SELECT keyring_key_store('shared_name', 'SECRET', 'bob secret')"
-                )?,
-                "1"
-            );
-            assert_eq!(
-                db.sql_as(
-                    bob,
-                    "SELECT keyring_key_store('bob_only', 'SECRET', 'just bob')"
-                )?,
-                "1"
-            );
-            let alice_key = db.sql_as(alice, "SELECT HEX(keyring_key_fetch('shared_name'))")?;
-            assert_eq!(alice_key.len(), 64);
-            let check = |db: &MysqlInstance| -> Result<()> {
-                assert_eq!(
-                    db.sql_as(alice, "SELECT HEX(keyring_key_fetch('shared_name'))")?,
-                    alice_key
-                );
-                assert_eq!(
-                    db.sql_as(alice, "SELECT keyring_key_type_fetch('shared_name')")?,
-                    "AES"
-                );
-                assert_eq!(
-                    db.sql_as(bob, "SELECT keyring_key_fetch('shared_name')")?,
-                    "bob secret"
-                );
-                assert_eq!(
-                    db.sql_as(alice, "SELECT keyring_key_fetch('bob_only')")?,
-                    "NULL"
-                );
-                assert_eq!(
-                    db.sql_as(bob, "SELECT keyring_key_fetch('bob_only')")?,
-                    "just bob"
-                );
-                Ok(())
-            };
-            check(&db)?;
-            db.stop()?;
-            db.start(&[])?;
-            check(&db)?;
+                    let alice = Some(("alice", "alice-pw"));
+                    let bob = Some(("bob", "bob-pw"));
+                    assert_eq!(
+                        db.sql_as(
+                            alice,
+                            "SELECT keyring_key_generate('shared_name', 'AES', 32)"
+                        )?,
+                        "1"
+                    );
+                    assert_eq!(
+                        db.sql_as(
+                            bob,
+                            "SELECT keyring_key_store('shared_name', 'SECRET', 'bob secret')"
+                        )?,
+                        "1"
+                    );
+                    assert_eq!(
+                        db.sql_as(
+                            bob,
+                            "SELECT keyring_key_store('bob_only', 'SECRET', 'just bob')"
+                        )?,
+                        "1"
+                    );
+                    let alice_key =
+                        db.sql_as(alice, "SELECT HEX(keyring_key_fetch('shared_name'))")?;
+                    assert_eq!(alice_key.len(), 64);
+                    let check = |db: &MysqlInstance| -> Result<()> {
+                        assert_eq!(
+                            db.sql_as(alice, "SELECT HEX(keyring_key_fetch('shared_name'))")?,
+                            alice_key
+                        );
+                        assert_eq!(
+                            db.sql_as(alice, "SELECT keyring_key_type_fetch('shared_name')")?,
+                            "AES"
+                        );
+                        assert_eq!(
+                            db.sql_as(bob, "SELECT keyring_key_fetch('shared_name')")?,
+                            "bob secret"
+                        );
+                        assert_eq!(
+                            db.sql_as(alice, "SELECT keyring_key_fetch('bob_only')")?,
+                            "NULL"
+                        );
+                        assert_eq!(
+                            db.sql_as(bob, "SELECT keyring_key_fetch('bob_only')")?,
+                            "just bob"
+                        );
+                        Ok(())
+                    };
+                    check(&db)?;
+                    db.stop()?;
+                    db.start(&[])?;
+                    check(&db)?;
 
-            // Reload after a configuration change: another Object Group is another keyring.
-            db.write_kmip_config(server.port, Some("udf-b"))?;
-            db.sql("ALTER INSTANCE RELOAD KEYRING")?;
-            let group = db.sql("SELECT STATUS_VALUE FROM performance_schema.keyring_component_status WHERE STATUS_KEY='Object_group'")?;
-            assert_eq!(group, "udf-b");
-            assert_eq!(
-                db.sql_as(alice, "SELECT keyring_key_fetch('shared_name')")?,
-                "NULL"
-            );
-            db.write_kmip_config(server.port, Some("udf-a"))?;
-            db.sql("ALTER INSTANCE RELOAD KEYRING")?;
-            check(&db)?;
-            assert_eq!(
-                db.sql_as(bob, "SELECT keyring_key_remove('bob_only')")?,
-                "1"
-            );
-            assert_eq!(
-                db.sql_as(bob, "SELECT keyring_key_fetch('bob_only')")?,
-                "NULL"
-            );
+                    // Reload after a configuration change: another Object Group is another keyring.
+                    db.write_kmip_config(server.port(), Some("udf-b"))?;
+                    db.sql("ALTER INSTANCE RELOAD KEYRING")?;
+                    let group = db.sql("SELECT STATUS_VALUE FROM performance_schema.keyring_component_status WHERE STATUS_KEY='Object_group'")?;
+                    assert_eq!(group, "udf-b");
+                    assert_eq!(
+                        db.sql_as(alice, "SELECT keyring_key_fetch('shared_name')")?,
+                        "NULL"
+                    );
+                    db.write_kmip_config(server.port(), Some("udf-a"))?;
+                    db.sql("ALTER INSTANCE RELOAD KEYRING")?;
+                    check(&db)?;
+                    assert_eq!(
+                        db.sql_as(bob, "SELECT keyring_key_remove('bob_only')")?,
+                        "1"
+                    );
+                    assert_eq!(
+                        db.sql_as(bob, "SELECT keyring_key_fetch('bob_only')")?,
+                        "NULL"
+                    );
 
-            // Our messages are in the error log; key bytes never are.
-            let log = db.error_log();
-            assert!(log.contains("keyring initialized"), "{log}");
-            for needle in [
-                alice_key.clone(),
-                alice_key.to_lowercase(),
-                hex_upper(b"bob secret"),
-                "bob secret".into(),
-            ] {
-                assert!(!log.contains(&needle), "key material in the error log");
-            }
-            db.stop()?;
-            Ok(())
+                    // Our messages are in the error log; key bytes never are.
+                    let log = db.error_log();
+                    assert!(
+                        log.contains("Keyring component initialized successfully."),
+                        "{log}"
+                    );
+                    for needle in [
+                        alice_key.clone(),
+                        alice_key.to_lowercase(),
+                        hex_upper(b"bob secret"),
+                        "bob secret".into(),
+                    ] {
+                        assert!(!log.contains(&needle), "key material in the error log");
+                    }
+                    db.stop()?;
+                    Ok(())
+                },
+            )
         },
     )
 }
@@ -271,72 +286,76 @@ fn mysql_migrate_keyring_moves_keys_from_keyring_file_and_back() -> Result<()> {
     with_mysqld(
         "mysqld_e2e::mysql_migrate_keyring_moves_keys_from_keyring_file_and_back",
         || {
-            let server = PyKmip::start()?;
-            let mut db = MysqlInstance::create(
-                "migrate",
-                ManifestForm::Global,
-                &server.pki,
-                server.port,
-                Some("migrated"),
-            )?;
-            let use_component = |db: &MysqlInstance, name: &str| {
-                db.write(
-                    "bin/mysqld.my",
-                    &format!(r#"{{"components": "file://{name}"}}"#),
-                )
-            };
-            let keyring_file = |db: &MysqlInstance, file: &str| {
-                db.write(
-                    "plugin/component_keyring_file.cnf",
-                    &serde_json::json!({"path": db.chroot_path(file), "read_only": false})
-                        .to_string(),
-                )
-            };
-            use_component(&db, "component_keyring_file")?;
-            keyring_file(&db, "data/keyring_file")?;
-            db.start(&[])?;
-            db.sql(
+            each(
+                "mysqld_e2e::mysql_migrate_keyring_moves_keys_from_keyring_file_and_back",
+                |server| {
+                    let mut db = MysqlInstance::create(
+                        &format!("migrate-{:?}", server.kind()),
+                        ManifestForm::Global,
+                        server.pki(),
+                        server.port(),
+                        Some("migrated"),
+                    )?;
+                    let use_component = |db: &MysqlInstance, name: &str| {
+                        db.write(
+                            "bin/mysqld.my",
+                            &format!(r#"{{"components": "file://{name}"}}"#),
+                        )
+                    };
+                    let keyring_file = |db: &MysqlInstance, file: &str| {
+                        db.write(
+                            "plugin/component_keyring_file.cnf",
+                            &serde_json::json!({"path": db.chroot_path(file), "read_only": false})
+                                .to_string(),
+                        )
+                    };
+                    use_component(&db, "component_keyring_file")?;
+                    keyring_file(&db, "data/keyring_file")?;
+                    db.start(&[])?;
+                    db.sql(
             "CREATE DATABASE m; CREATE TABLE m.t (id INT PRIMARY KEY, v VARCHAR(20)) ENCRYPTION='Y';
              INSERT INTO m.t VALUES (1, 'from keyring_file'); ALTER INSTANCE ROTATE INNODB MASTER KEY;",
         )?;
-            db.stop()?;
+                    db.stop()?;
 
-            let migrate = |db: &MysqlInstance, from: &str, to: &str| -> Result<String> {
-                let args = [
-                    format!("--component-dir={}", db.chroot_path("plugin")),
-                    format!("--source-keyring={from}"),
-                    format!("--destination-keyring={to}"),
-                    format!(
-                        "--source-keyring-configuration-dir={}",
-                        db.chroot_path("data")
-                    ),
-                    format!(
-                        "--destination-keyring-configuration-dir={}",
-                        db.chroot_path("data")
-                    ),
-                ];
-                db.run_in_chroot("mysql_migrate_keyring", &args)
-            };
-            migrate(&db, "component_keyring_file", "component_keyring_kmip")?;
+                    let migrate = |db: &MysqlInstance, from: &str, to: &str| -> Result<String> {
+                        let args = [
+                            format!("--component-dir={}", db.chroot_path("plugin")),
+                            format!("--source-keyring={from}"),
+                            format!("--destination-keyring={to}"),
+                            format!(
+                                "--source-keyring-configuration-dir={}",
+                                db.chroot_path("data")
+                            ),
+                            format!(
+                                "--destination-keyring-configuration-dir={}",
+                                db.chroot_path("data")
+                            ),
+                        ];
+                        db.run_in_chroot("mysql_migrate_keyring", &args)
+                    };
+                    migrate(&db, "component_keyring_file", "component_keyring_kmip")?;
 
-            use_component(&db, "component_keyring_kmip")?;
-            db.start(&[])?;
-            assert_eq!(db.sql("SELECT v FROM m.t")?, "from keyring_file");
-            db.sql(
+                    use_component(&db, "component_keyring_kmip")?;
+                    db.start(&[])?;
+                    assert_eq!(db.sql("SELECT v FROM m.t")?, "from keyring_file");
+                    db.sql(
                 "INSERT INTO m.t VALUES (2, 'on kmip'); ALTER INSTANCE ROTATE INNODB MASTER KEY",
             )?;
-            db.stop()?;
+                    db.stop()?;
 
-            keyring_file(&db, "data/keyring_file_back")?;
-            migrate(&db, "component_keyring_kmip", "component_keyring_file")?;
-            use_component(&db, "component_keyring_file")?;
-            db.start(&[])?;
-            assert_eq!(
-                db.sql("SELECT v FROM m.t ORDER BY id")?,
-                "from keyring_file\non kmip"
-            );
-            db.stop()?;
-            Ok(())
+                    keyring_file(&db, "data/keyring_file_back")?;
+                    migrate(&db, "component_keyring_kmip", "component_keyring_file")?;
+                    use_component(&db, "component_keyring_file")?;
+                    db.start(&[])?;
+                    assert_eq!(
+                        db.sql("SELECT v FROM m.t ORDER BY id")?,
+                        "from keyring_file\non kmip"
+                    );
+                    db.stop()?;
+                    Ok(())
+                },
+            )
         },
     )
 }

@@ -6,16 +6,16 @@ use thiserror::Error;
 /// Why a configuration was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ConfigError {
-    /// The file could not be read.
-    #[error("cannot read the keyring configuration {}: {reason}", file.display())]
+    /// The file could not be read. (The text starts as MySQL's keyring components'.)
+    #[error("cannot read config file {}: {reason}", file.display())]
     Read {
         /// The file.
         file: PathBuf,
         /// The operating system's reason.
         reason: String,
     },
-    /// The file is not a JSON object.
-    #[error("{} is not valid JSON: {reason}", file.display())]
+    /// The file is not a JSON object. (The text carries MySQL's keyring components'.)
+    #[error("{} has not valid format: {reason}", file.display())]
     Syntax {
         /// The file.
         file: PathBuf,

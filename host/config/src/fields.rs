@@ -24,7 +24,7 @@ impl Fields {
     pub(super) fn parse(file: &Path, text: &str) -> Result<Self, ConfigError> {
         let value: Value = serde_json::from_str(text).map_err(|e| ConfigError::Syntax {
             file: file.to_owned(),
-            reason: e.to_string(),
+            reason: format!("not valid JSON: {e}"),
         })?;
         match value {
             Value::Object(object) => Ok(Self {

@@ -25,7 +25,7 @@ impl Manifest {
         }
         let value: Value = serde_json::from_str(text).map_err(|e| ConfigError::Syntax {
             file: file.to_owned(),
-            reason: e.to_string(),
+            reason: format!("not valid JSON: {e}"),
         })?;
         let Value::Object(object) = value else {
             return Err(ConfigError::Syntax {
@@ -107,7 +107,10 @@ mod tests {
     #[test]
     fn bad_manifests_name_file_and_field() {
         for (text, expected) in [
-            ("{", "/usr/sbin/mysqld.my is not valid JSON"),
+            (
+                "{",
+                "/usr/sbin/mysqld.my has not valid format: not valid JSON",
+            ),
             ("[]", "the top level must be an object, not an array"),
             (
                 r#"{"components": 1}"#,

@@ -168,7 +168,7 @@ fn a_guest_module_must_be_pinned_by_a_well_formed_sha256() {
 fn syntax_errors_name_the_file_and_position() {
     let err = parse("{\"server_addr\": ").unwrap_err().to_string();
     assert!(
-        err.contains("component_keyring_kmip.cnf is not valid JSON"),
+        err.contains("component_keyring_kmip.cnf has not valid format: not valid JSON"),
         "{err}"
     );
     assert!(err.contains("line 1"), "{err}");
@@ -196,10 +196,7 @@ fn read_local_config_redirects_to_the_data_dir() {
     let err = Config::locate_and_load(&plugin, &data)
         .unwrap_err()
         .to_string();
-    assert!(
-        err.contains("cannot read the keyring configuration"),
-        "{err}"
-    );
+    assert!(err.contains("cannot read config file"), "{err}");
     assert!(err.contains("data"), "{err}");
 
     std::fs::write(

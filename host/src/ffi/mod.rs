@@ -6,6 +6,7 @@
 
 mod abi;
 mod args;
+mod catalogue;
 mod component;
 mod descriptor;
 mod error_log;

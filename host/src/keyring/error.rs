@@ -43,3 +43,19 @@ pub enum KeyringError {
     #[error("{0} does not exist")]
     NotFound(KeyId),
 }
+
+impl KeyringError {
+    /// The request itself caused the failure (a key that exists or does not, an argument
+    /// no KMIP keyring accepts, an AES call MySQL would refuse too), not the key server or
+    /// the sandbox.
+    pub fn is_the_requests_fault(&self) -> bool {
+        match self {
+            Self::AlreadyExists(_)
+            | Self::NotFound(_)
+            | Self::InvalidArgument(_)
+            | Self::Aes(_) => true,
+            Self::Sandbox(e) => e.is_invalid_argument(),
+            _ => false,
+        }
+    }
+}

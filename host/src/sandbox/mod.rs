@@ -41,6 +41,17 @@ pub enum SandboxError {
     Guest(GuestError),
 }
 
+impl SandboxError {
+    /// The guest refused the request itself (an argument no KMIP keyring accepts), rather
+    /// than failing to carry it out.
+    pub fn is_invalid_argument(&self) -> bool {
+        matches!(
+            self,
+            Self::Guest(GuestError(WitKeyringError::InvalidArgument(_)))
+        )
+    }
+}
+
 /// A keyring error reported by the guest (the WIT `keyring-error`), made printable.
 #[derive(Debug, Clone)]
 pub struct GuestError(pub WitKeyringError);

@@ -10,19 +10,19 @@
 //! PyKMIP spends about 2 ms on each Get and Get Attributes).
 
 use anyhow::{bail, ensure, Context, Result};
-use component_keyring_kmip::broker::{Broker, BrokeredConnection, Dialer};
+use component_keyring_kmip::broker::{Broker, Dialer};
 use component_keyring_kmip::sandbox::bindings::keyring::Settings as WitSettings;
 use component_keyring_kmip::sandbox::Sandbox;
 use component_keyring_kmip::{Config, LogLevel, LogSink, Runtime};
 use kmip_keyring_core::keyring::LoadStrategy;
-use kmip_keyring_core::kmip::{request, ProtocolVersion};
 use kmip_keyring_core::{KeyringLogic, Settings};
 use kmip_keyring_tests::fast_peer::{populated_material, FastPeer};
 use kmip_keyring_tests::fault_proxy::FaultProxy;
+use kmip_keyring_tests::fill;
 use kmip_keyring_tests::loader::{registry, LoadedComponent};
 use kmip_keyring_tests::native_platform::{Counters, CountingDialer, NativePlatform, Traffic};
 use kmip_keyring_tests::pykmip::{venv, PyKmip};
-use kmip_keyring_tests::{runtime, ttlv, workspace_root};
+use kmip_keyring_tests::{runtime, workspace_root};
 use std::collections::HashMap;
 use std::ffi::CString;
 use std::fmt::Write as _;
@@ -33,8 +33,6 @@ use std::time::{Duration, Instant};
 
 /// What the component itself uses (the configuration's defaults).
 use component_keyring_kmip::config::FETCH_BATCH_SIZE;
-/// Objects per Register (and per Activate) message when filling PyKMIP.
-const FILL_BATCH: usize = 100;
 /// An Object Group nothing is registered in: loads that fetch no key.
 const EMPTY_GROUP: &str = "bench-empty";
 /// Prefix of the keys the load sections put on the servers.
@@ -200,72 +198,21 @@ fn fill(target: &Target, path: Path3, runtime: &Arc<Runtime>) -> Result<Fill> {
 }
 
 /// Fills PyKMIP with AES keys named `<KEY_PREFIX><i>` for i in `from..to`, as the keyring
-/// registers them but many per message: Registers in one batch, then their Activates.
+/// registers them but many per message (tests/src/fill.rs).
 fn fill_pykmip(server: &PyKmip, dir: &Path, from: usize, to: usize) -> Result<()> {
     let target = Target::new("pykmip fill", &server.config_json(None), dir, None)?;
     let mut conn = target
         .broker
         .open(0)
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let mut at = from;
-    while at < to {
-        let end = (at + FILL_BATCH).min(to);
-        let names: Vec<String> = (at..end).map(|i| format!("{KEY_PREFIX}{i}")).collect();
-        let material: Vec<[u8; 32]> = (at..end).map(key_material).collect();
-        let uids = fill_exchange(
-            &mut conn,
-            names
-                .iter()
-                .zip(&material)
-                .map(|(name, key)| {
-                    request::register_symmetric_key(
-                        name,
-                        None,
-                        "",
-                        key,
-                        request::USAGE_ENCRYPT_DECRYPT,
-                    )
-                })
-                .collect(),
-        )?;
-        fill_exchange(
-            &mut conn,
-            uids.iter().map(|u| request::activate(u)).collect(),
-        )?;
-        at = end;
-    }
-    Ok(())
-}
-
-/// One batch to PyKMIP; the Unique Identifier each item answers with.
-fn fill_exchange(
-    conn: &mut BrokeredConnection,
-    payloads: Vec<request::RequestPayload<'_>>,
-) -> Result<Vec<String>> {
-    let count = payloads.len();
-    let message = request::encode(ProtocolVersion::V1_4, payloads)?;
-    conn.send(&message).map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let answer = ttlv::decode(&conn.receive().map_err(|e| anyhow::anyhow!("{e:?}"))?)?;
-    let items = answer.all(ttlv::tag::BATCH_ITEM);
-    ensure!(
-        items.len() == count,
-        "{} answers to {count} items",
-        items.len()
-    );
-    items
-        .into_iter()
-        .map(|item| {
-            let status = item
-                .child(ttlv::tag::RESULT_STATUS)
-                .and_then(ttlv::Item::enumeration);
-            ensure!(status == Some(0), "PyKMIP refused a fill item: {item:?}");
-            Ok(item
-                .path(&[ttlv::tag::RESPONSE_PAYLOAD, ttlv::tag::UNIQUE_IDENTIFIER])
-                .and_then(ttlv::Item::text)
-                .unwrap_or_default()
-                .to_owned())
+    let keys: Vec<fill::Key> = (from..to)
+        .map(|i| fill::Key {
+            name: format!("{KEY_PREFIX}{i}"),
+            material: key_material(i).to_vec(),
         })
-        .collect()
+        .collect();
+    fill::fill(&mut conn, None, &keys)?;
+    Ok(())
 }
 
 fn key_material(i: usize) -> [u8; 32] {

@@ -40,6 +40,10 @@ struct Fetch {
     unanswered: u8,
 }
 
+/// The server's answers for one object: its Get Attributes and its Get, each absent when
+/// the server stopped the batch before it.
+type FetchAnswers = (Option<BatchItem>, Option<BatchItem>);
+
 /// What became of one object.
 enum Read {
     Key(KeyEntry),
@@ -277,7 +281,7 @@ impl<P: Platform> KeyringLogic<P> {
         &mut self,
         batch: &[Fetch],
         strategy: LoadStrategy,
-    ) -> Result<Vec<(Option<BatchItem>, Option<BatchItem>)>, KeyringError> {
+    ) -> Result<Vec<FetchAnswers>, KeyringError> {
         let get = |f: &Fetch| {
             if f.raw {
                 request::get_raw(&f.id)

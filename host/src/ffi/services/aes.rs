@@ -2,10 +2,19 @@
 
 use super::super::abi::{Status, FAILED, OK};
 use super::super::args::{bytes, opt_str, str_or_empty, write};
+use super::super::catalogue;
 use super::super::component::keyring;
+use super::super::error_log;
 use super::super::guard::guard;
-use crate::aes_modes::Mode;
-use crate::AesDirection;
+use crate::aes_modes::{AesError, Mode};
+use crate::log::LogLevel;
+use crate::{AesDirection, KeyringError};
+
+/// A refused AES call, reported as MySQL's components report it (a Note).
+fn note(text: &str) -> Status {
+    error_log::emit(LogLevel::Info, text);
+    FAILED
+}
 use std::ffi::{c_char, c_int, c_uchar};
 
 /// `get_size(input_length, mode, block_size, out_size)`.
@@ -55,7 +64,11 @@ unsafe fn run(
 ) -> Status {
     guard(FAILED, || {
         let Some(keyring) = keyring() else {
-            return FAILED;
+            return super::not_initialized();
+        };
+        let api = match direction {
+            AesDirection::Encrypt => "encrypt",
+            AesDirection::Decrypt => "decrypt",
         };
         // SAFETY: caller's arguments; the IV is 16 bytes for every supported mode.
         let args = unsafe {
@@ -67,12 +80,17 @@ unsafe fn run(
                 bytes(input, input_len),
             )
         };
-        let (Ok(Some(data_id)), Ok(auth_id), Ok(Some(mode_name)), Some(iv), Some(input)) = args
-        else {
+        let (Ok(data_id), Ok(auth_id), Ok(mode_name), Some(iv), Some(input)) = args else {
             return FAILED;
         };
-        let Ok(mode) = Mode::parse(mode_name, block_size) else {
-            return FAILED;
+        let Some(data_id) = data_id.filter(|d| !d.is_empty()) else {
+            return note(catalogue::AES_DATA_ID_EMPTY);
+        };
+        let (Some(mode_name), Ok(mode)) = (
+            mode_name,
+            Mode::parse(mode_name.unwrap_or_default(), block_size),
+        ) else {
+            return note(catalogue::AES_INVALID_MODE);
         };
         let needed = match direction {
             AesDirection::Encrypt => mode.output_size(input_len),
@@ -92,7 +110,23 @@ unsafe fn run(
             padding != 0,
             input,
         );
-        let Ok(output) = result else { return FAILED };
+        let output = match result {
+            Ok(output) => output,
+            Err(KeyringError::NotFound(_)) => {
+                return note(&catalogue::not_found(data_id, auth_id));
+            }
+            Err(KeyringError::Aes(AesError::NotAesKey(_))) => {
+                return note(&catalogue::not_aes(data_id, auth_id));
+            }
+            Err(e) => {
+                return note(&catalogue::aes_failed(
+                    &e.to_string(),
+                    api,
+                    data_id,
+                    auth_id,
+                ));
+            }
+        };
         if output.len() > out_len {
             return FAILED;
         }

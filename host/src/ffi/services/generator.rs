@@ -2,10 +2,11 @@
 
 use super::super::abi::{Status, FAILED, OK};
 use super::super::args::{opt_str, str_or_empty};
+use super::super::catalogue;
 use super::super::component::keyring;
 use super::super::guard::guard;
 use super::super::stack;
-use super::failed;
+use super::{failed, not_initialized, refused};
 use std::ffi::c_char;
 
 /// `generate(data_id, auth_id, data_type, data_size)`.
@@ -20,19 +21,20 @@ pub unsafe extern "C" fn generate(
 ) -> Status {
     guard(FAILED, || {
         let Some(keyring) = keyring() else {
-            return failed("generate", "the keyring is not loaded");
+            return not_initialized();
         };
-        if let Err(e) = stack::check("generate") {
-            return failed("generate", e);
-        }
         // SAFETY: caller's arguments, valid for the call.
         let args = unsafe { (opt_str(data_id), str_or_empty(auth_id), opt_str(data_type)) };
         let (Ok(Some(data_id)), Ok(auth_id), Ok(Some(data_type))) = args else {
-            return failed("generate", "missing or invalid argument");
+            return refused("generate: a NULL or non-UTF-8 argument");
         };
+        let text = catalogue::generate_failed(data_id, auth_id);
+        if let Err(e) = stack::check("generate") {
+            return refused(&catalogue::with_detail(&text, e));
+        }
         match keyring.generate(data_id, auth_id, data_type, data_size) {
             Ok(()) => OK,
-            Err(e) => failed(&format!("generating '{data_id}'"), e),
+            Err(e) => failed(&text, &e),
         }
     })
 }

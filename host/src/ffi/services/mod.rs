@@ -9,11 +9,29 @@ pub mod reader;
 pub mod status;
 pub mod writer;
 
-use super::error_log;
+use super::{catalogue, error_log};
 use crate::log::LogLevel;
+use crate::KeyringError;
 
-/// Logs why a call failed and returns the failure status.
-pub(crate) fn failed(operation: &str, error: impl std::fmt::Display) -> super::abi::Status {
-    error_log::emit(LogLevel::Error, &format!("{operation} failed: {error}"));
+/// Logs why a call failed, MySQL's text for the situation first, at the level MySQL's
+/// components use (Error when the key server or the sandbox failed); returns the failure
+/// status.
+pub(crate) fn failed(catalogue_text: &str, error: &KeyringError) -> super::abi::Status {
+    error_log::emit(
+        catalogue::level_of(error),
+        &catalogue::with_detail(catalogue_text, error),
+    );
+    super::abi::FAILED
+}
+
+/// A call the component refuses before doing anything: logged at Error, failure status.
+pub(crate) fn refused(message: &str) -> super::abi::Status {
+    error_log::emit(LogLevel::Error, message);
+    super::abi::FAILED
+}
+
+/// A call before any successful load, as MySQL's components report it.
+pub(crate) fn not_initialized() -> super::abi::Status {
+    error_log::emit(LogLevel::Info, catalogue::NOT_INITIALIZED);
     super::abi::FAILED
 }

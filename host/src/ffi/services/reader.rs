@@ -2,9 +2,12 @@
 
 use super::super::abi::{Handle, Status, FAILED, OK};
 use super::super::args::{opt_str, str_or_empty, write, write_both};
+use super::super::catalogue;
 use super::super::component::keyring;
+use super::super::error_log;
 use super::super::guard::guard;
 use super::super::handles;
+use crate::log::LogLevel;
 use crate::CachedKey;
 use std::ffi::{c_char, c_uchar};
 use std::ptr::null_mut;
@@ -27,7 +30,7 @@ pub unsafe extern "C" fn init(
             return FAILED;
         }
         let Some(keyring) = keyring() else {
-            return FAILED;
+            return super::not_initialized();
         };
         // SAFETY: C strings from the caller, valid for the call.
         let (Ok(Some(data_id)), Ok(auth_id)) = (unsafe { opt_str(data_id) }, unsafe {
@@ -38,6 +41,7 @@ pub unsafe extern "C" fn init(
         if let Some(key) = keyring.fetch(data_id, auth_id) {
             return handles::hand_out(out, ReaderObject(key));
         }
+        error_log::emit(LogLevel::Info, &catalogue::not_found(data_id, auth_id));
         OK
     })
 }

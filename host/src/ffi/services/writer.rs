@@ -2,10 +2,11 @@
 
 use super::super::abi::{Status, FAILED, OK};
 use super::super::args::{bytes, opt_str, str_or_empty};
+use super::super::catalogue;
 use super::super::component::keyring;
 use super::super::guard::guard;
 use super::super::stack;
-use super::failed;
+use super::{failed, not_initialized, refused};
 use std::ffi::{c_char, c_uchar};
 
 /// `store(data_id, auth_id, data, data_size, data_type)`.
@@ -21,11 +22,8 @@ pub unsafe extern "C" fn store(
 ) -> Status {
     guard(FAILED, || {
         let Some(keyring) = keyring() else {
-            return failed("store", "the keyring is not loaded");
+            return not_initialized();
         };
-        if let Err(e) = stack::check("store") {
-            return failed("store", e);
-        }
         // SAFETY: caller's arguments, valid for the call.
         let args = unsafe {
             (
@@ -36,11 +34,15 @@ pub unsafe extern "C" fn store(
             )
         };
         let (Ok(Some(data_id)), Ok(auth_id), Some(data), Ok(Some(data_type))) = args else {
-            return failed("store", "missing or invalid argument");
+            return refused("store: a NULL or non-UTF-8 argument");
         };
+        let text = catalogue::store_failed(data_id, auth_id);
+        if let Err(e) = stack::check("store") {
+            return refused(&catalogue::with_detail(&text, e));
+        }
         match keyring.store(data_id, auth_id, data_type, data) {
             Ok(()) => OK,
-            Err(e) => failed(&format!("storing '{data_id}'"), e),
+            Err(e) => failed(&text, &e),
         }
     })
 }
@@ -52,21 +54,21 @@ pub unsafe extern "C" fn store(
 pub unsafe extern "C" fn remove(data_id: *const c_char, auth_id: *const c_char) -> Status {
     guard(FAILED, || {
         let Some(keyring) = keyring() else {
-            return failed("remove", "the keyring is not loaded");
+            return not_initialized();
         };
-        if let Err(e) = stack::check("remove") {
-            return failed("remove", e);
-        }
         // SAFETY: caller's arguments, valid for the call.
         let (Ok(Some(data_id)), Ok(auth_id)) = (unsafe { opt_str(data_id) }, unsafe {
             str_or_empty(auth_id)
         }) else {
-            return FAILED;
+            return refused("remove: a NULL or non-UTF-8 argument");
         };
+        let text = catalogue::remove_failed(data_id, auth_id);
+        if let Err(e) = stack::check("remove") {
+            return refused(&catalogue::with_detail(&text, e));
+        }
         match keyring.remove(data_id, auth_id) {
             Ok(()) => OK,
-            Err(crate::KeyringError::NotFound(_)) => FAILED,
-            Err(e) => failed(&format!("removing '{data_id}'"), e),
+            Err(e) => failed(&text, &e),
         }
     })
 }

@@ -1,0 +1,85 @@
+//! MySQL's own keyring test suite, run by mysql-test-run in the chroot against
+//! component_keyring_kmip and a real PyKMIP server: every test of MySQL's
+//! `component_keyring_file` suite but the few that cannot apply (tests/src/mtr.rs says
+//! how they are derived and which do not apply). Each must pass; a test mtr skips (most
+//! need a debug build of mysqld, and Debian's is a release build) is reported as a skip.
+//!
+//! `KMIP_MTR_TESTS=load,udf_test` runs only those; `KMIP_MTR_RECORD=1` records the output
+//! as the expected results (to review a legitimate difference before it becomes one of
+//! our result files) instead of checking it.
+
+use anyhow::{ensure, Result};
+use kmip_keyring_tests::install::built_component;
+use kmip_keyring_tests::mtr::{self, Options};
+use kmip_keyring_tests::mysqld::with_mysqld;
+use kmip_keyring_tests::pykmip::PyKmip;
+use kmip_keyring_tests::record_skip;
+
+const TEST: &str = "mysql_keyring_suite::mysqls_keyring_suite_passes_with_component_keyring_kmip";
+
+#[test]
+fn mysqls_keyring_suite_passes_with_component_keyring_kmip() -> Result<()> {
+    with_mysqld(TEST, || {
+        let server = PyKmip::start()?;
+        let root = mtr::install(&built_component()?)?;
+        let options = Options {
+            tests: std::env::var("KMIP_MTR_TESTS")
+                .map(|t| t.split(',').map(str::to_owned).collect())
+                .unwrap_or_default(),
+            parallel: 2,
+            record: std::env::var_os("KMIP_MTR_RECORD").is_some(),
+        };
+        let expected = if options.tests.is_empty() {
+            mtr::tests(&root)?
+        } else {
+            options.tests.clone()
+        };
+        let run = mtr::run(&root, server.port, &server.pki, &options)?;
+        eprintln!("mysql-test-run took {:?}", run.elapsed);
+        for outcome in &run.outcomes {
+            eprintln!(
+                "  {:<55} {:<8} {}",
+                outcome.test, outcome.result, outcome.detail
+            );
+        }
+        let failed: Vec<_> = run
+            .outcomes
+            .iter()
+            .filter(|o| o.result != "pass" && o.result != "skipped")
+            .map(|o| o.test.as_str())
+            .collect();
+        let reported: Vec<&str> = run
+            .outcomes
+            .iter()
+            .map(|o| {
+                o.test
+                    .trim_start_matches(mtr::SUITE)
+                    .trim_start_matches('.')
+            })
+            .collect();
+        let missing: Vec<_> = expected
+            .iter()
+            .filter(|t| !reported.contains(&t.as_str()))
+            .collect();
+        ensure!(
+            failed.is_empty() && missing.is_empty(),
+            "mysql-test-run: failed {failed:?}, never reported {missing:?}:\n{}",
+            run.output
+        );
+        for outcome in run.outcomes.iter().filter(|o| o.result == "skipped") {
+            record_skip(
+                &format!("{TEST} ({})", outcome.test),
+                &format!("mysql-test-run skipped it: {}", outcome.detail),
+            );
+        }
+        let passed = run.outcomes.iter().filter(|o| o.result == "pass").count();
+        eprintln!(
+            "{passed} of MySQL's keyring tests passed, {} skipped by mysql-test-run, {} not \
+             applicable, {} not run (they fail with MySQL's own component_keyring_file)",
+            run.outcomes.len() - passed,
+            mtr::NOT_APPLICABLE.len(),
+            mtr::FAIL_WITH_MYSQLS_OWN.len()
+        );
+        Ok(())
+    })
+}
