@@ -92,6 +92,37 @@ fn more_keys_of_one_kind_than_the_server_lists_refuse_the_load() -> Result<()> {
 }
 
 #[test]
+fn twenty_five_thousand_keys_are_never_a_success_with_fewer() -> Result<()> {
+    if !cosmian_available("cosmian::twenty_five_thousand_keys_are_never_a_success_with_fewer")? {
+        return Ok(());
+    }
+    let server = Cosmian::start()?;
+    // Mixed sizes again, but 8 334 of each: every part the listing can split into is over
+    // the cap. Cosmian 5.28 offers no filter that splits further, so the honest outcome
+    // is a refused load that says why, never 3 000 keys reported as all of them.
+    let sizes = [16, 24, 32];
+    let keys: Vec<Key> = (0..25_000)
+        .map(|i| Key {
+            name: format!("INNODBKey-many-{i}"),
+            material: material(i, sizes[i % 3]),
+        })
+        .collect();
+    let mut conn = fill::connect(&server.config_json(None), server.dir.path())?;
+    fill::fill(&mut conn, Some("many"), &keys)?;
+    drop(conn);
+
+    let error = load(&server, "many")
+        .expect_err("a load that cannot list every key never succeeds with fewer")
+        .to_string();
+    assert!(
+        error.contains("the KMIP server cannot list every key")
+            && error.contains("in object group 'many' in state Active of"),
+        "{error}"
+    );
+    Ok(())
+}
+
+#[test]
 fn a_deactivated_key_fails_the_load_naming_it() -> Result<()> {
     if !cosmian_available("cosmian::a_deactivated_key_fails_the_load_naming_it")? {
         return Ok(());

@@ -1,4 +1,4 @@
-//! The issue-6 benchmark: cache fill against Percona's per-object strategy, C-ABI fetch, sandbox overhead, load cost, memory, and PyKMIP's own client as reference; prints Markdown tables.
+//! The benchmark: cache fill against Percona's per-object strategy (fast peer, PyKMIP, Cosmian KMS), C-ABI fetch, sandbox overhead, load cost, memory, and PyKMIP's own client as reference; prints Markdown tables.
 //!
 //! Every figure comes from this run on this machine: both load strategies are the same
 //! guest core (the per-object one is a bench-only mode of it), both servers run here, and
@@ -16,6 +16,7 @@ use component_keyring_kmip::sandbox::Sandbox;
 use component_keyring_kmip::{Config, LogLevel, LogSink, Runtime};
 use kmip_keyring_core::keyring::LoadStrategy;
 use kmip_keyring_core::{KeyringLogic, Settings};
+use kmip_keyring_tests::cosmian::Cosmian;
 use kmip_keyring_tests::fast_peer::{populated_material, FastPeer};
 use kmip_keyring_tests::fault_proxy::FaultProxy;
 use kmip_keyring_tests::fill;
@@ -32,11 +33,18 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 /// What the component itself uses (the configuration's defaults).
-use component_keyring_kmip::config::FETCH_BATCH_SIZE;
+use component_keyring_kmip::config::{DEFAULT_LOCATE_PAGE_SIZE, FETCH_BATCH_SIZE};
 /// An Object Group nothing is registered in: loads that fetch no key.
 const EMPTY_GROUP: &str = "bench-empty";
 /// Prefix of the keys the load sections put on the servers.
 const KEY_PREFIX: &str = "bench-key-";
+/// The second real server's label in the tables.
+const COSMIAN: &str = "Cosmian KMS";
+/// Cosmian KMS's Object Group for the load section's keys.
+const COSMIAN_GROUP: &str = "bench-cosmian";
+/// The most keys Cosmian KMS 5.28 can list for one object group: 1 000 per Locate, no
+/// Offset Items, so 1 000 of each AES size (and State).
+const COSMIAN_MAX: usize = 1000;
 
 #[derive(Clone, Copy)]
 struct Options {
@@ -197,6 +205,21 @@ fn fill(target: &Target, path: Path3, runtime: &Arc<Runtime>) -> Result<Fill> {
     Ok(runs[2])
 }
 
+/// Fills Cosmian KMS's [`COSMIAN_GROUP`] with AES keys named `<KEY_PREFIX><i>` for i in
+/// `from..to`, of 16, 24 and 32 bytes in turn (tests/src/fill.rs).
+fn fill_cosmian(server: &Cosmian, dir: &Path, from: usize, to: usize) -> Result<()> {
+    let mut conn = fill::connect(&server.config_json(None), dir)?;
+    let sizes = [16, 24, 32];
+    let keys: Vec<fill::Key> = (from..to)
+        .map(|i| fill::Key {
+            name: format!("{KEY_PREFIX}{i}"),
+            material: key_material(i)[..sizes[i % 3]].to_vec(),
+        })
+        .collect();
+    fill::fill(&mut conn, Some(COSMIAN_GROUP), &keys)?;
+    Ok(())
+}
+
 /// Fills PyKMIP with AES keys named `<KEY_PREFIX><i>` for i in `from..to`, as the keyring
 /// registers them but many per message (tests/src/fill.rs).
 fn fill_pykmip(server: &PyKmip, dir: &Path, from: usize, to: usize) -> Result<()> {
@@ -269,15 +292,23 @@ fn fill_row(
     Ok(())
 }
 
+/// The README's bound on the request messages of a load of `n` keys of one type from a
+/// server that answers Locate pages in full.
+fn message_bound(n: usize) -> u64 {
+    let page = DEFAULT_LOCATE_PAGE_SIZE as usize;
+    let locate_rounds = n.saturating_sub(1).div_ceil(page - 1) + 1;
+    (1 + locate_rounds + n.div_ceil(FETCH_BATCH_SIZE as usize)) as u64
+}
+
 fn print_fill(rows: &[FillRow]) -> bool {
     println!("## 1. Startup cache fill (load with N keys on the server)\n");
-    println!("Goals: our strategy needs at most N/100 + 3 request messages (round trips); at 5 ms each way it is at least 10x faster than Percona's.");
+    println!("Goals: our strategy needs at most the README's bound of request messages (round trips), 1 + (ceil((N-1)/(P-1)) + 1) + ceil(N/100) for N keys of one type and Locate pages of P = {DEFAULT_LOCATE_PAGE_SIZE} answered in full (Discover Versions, Locate pages overlapping by one until one brings nothing new, one fetch message per 100 keys); at 5 ms each way it is at least 10x faster than Percona's.");
     println!("\"ours\" is the batched strategy (Get + Get Attributes for 100 objects per message), through the wasm sandbox as the component runs it and as the same core compiled natively; \"Percona's\" is the bench-only per-object mode of the same core (Locate pages, then one Get message and one Get Attributes message per key), natively. Each figure is a whole fill from a fresh TLS connection, median of 5 when under 1 s. msgs = KMIP request messages (= round trips), conns = TLS handshakes; bytes are KMIP bytes sent / received (ours through the sandbox).\n");
-    println!("| server | latency each way | N | ours, sandboxed | ours, native | Percona's | ours msgs (conns) | Percona's msgs | ours bytes sent / recv | Percona's bytes sent / recv | speedup (Percona's / ours sandboxed) | msgs <= N/100+3 | >= 10x at 5 ms |");
+    println!("| server | latency each way | N | ours, sandboxed | ours, native | Percona's | ours msgs (conns) | Percona's msgs | ours bytes sent / recv | Percona's bytes sent / recv | speedup (Percona's / ours sandboxed) | msgs <= bound | >= 10x at 5 ms |");
     println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|");
     let mut all = true;
     for r in rows {
-        let goal_rt = r.wasm.traffic.messages <= (r.n / 100 + 3) as u64;
+        let goal_rt = r.wasm.traffic.messages <= message_bound(r.n);
         let speedup = r.percona.wall.as_secs_f64() / r.wasm.wall.as_secs_f64();
         let goal_speed = if r.latency_ms == 5 {
             let ok = speedup >= 10.0;
@@ -286,7 +317,12 @@ fn print_fill(rows: &[FillRow]) -> bool {
         } else {
             "-".to_owned()
         };
-        all &= goal_rt;
+        // The bound holds for servers that page; Cosmian KMS cannot, and its listing is
+        // split by filters instead (README, KMIP servers).
+        let pages = r.server != COSMIAN;
+        if pages {
+            all &= goal_rt;
+        }
         let mismatch = if r.native.traffic.messages != r.wasm.traffic.messages {
             format!(" [native: {}]", r.native.traffic.messages)
         } else {
@@ -308,7 +344,7 @@ fn print_fill(rows: &[FillRow]) -> bool {
             kib(r.percona.traffic.bytes_sent),
             kib(r.percona.traffic.bytes_received),
             speedup,
-            pass(goal_rt),
+            if pages { pass(goal_rt) } else { "- (cannot page)" },
             goal_speed,
         );
     }
@@ -769,9 +805,11 @@ fn run_child(what: &str, so: &Path, plugin: &Path) -> Result<()> {
     let keys = registry::log_lines()
         .iter()
         .find_map(|(_, l)| {
-            l.split("initialized with ")
-                .nth(1)
-                .and_then(|r| r.split(' ').next())
+            // "Keyring component initialized successfully. N keys loaded from ..."
+            l.split(" keys loaded from ")
+                .next()
+                .filter(|head| head.len() < l.len())
+                .and_then(|head| head.rsplit(' ').next())
                 .and_then(|n| n.parse::<u64>().ok())
         })
         .unwrap_or(0);
@@ -949,12 +987,32 @@ fn main() -> Result<()> {
         None,
     )?;
     let py = Target::new("PyKMIP", &pykmip.config_json(None), dir.path(), None)?;
+    let cosmian = match kmip_keyring_tests::cosmian::binary() {
+        Ok(_) => Some(Cosmian::start()?),
+        Err(reason) => {
+            eprintln!("bench: no Cosmian KMS rows: {reason}");
+            None
+        }
+    };
+    let cos = cosmian
+        .as_ref()
+        .map(|c| {
+            Target::new(
+                COSMIAN,
+                &c.config_json(None),
+                dir.path(),
+                Some(COSMIAN_GROUP),
+            )
+        })
+        .transpose()?;
+    let mut cosmian_notes = Vec::new();
 
     // Section 1.
     let mut rows = Vec::new();
     let mut fill_secs = Vec::new();
     let mut on_peer = 0;
     let mut on_pykmip = 0;
+    let mut on_cosmian = 0;
     for &n in sizes {
         peer.populate(on_peer..n, KEY_PREFIX, None);
         on_peer = n;
@@ -970,11 +1028,38 @@ fn main() -> Result<()> {
             on_pykmip = n;
             fill_row(&runtime, &py, 0, n, &mut rows)?;
         }
+        if let (Some(server), Some(target)) = (&cosmian, &cos) {
+            let t = Instant::now();
+            fill_cosmian(server, dir.path(), on_cosmian, n)?;
+            cosmian_notes.push(format!(
+                "Filling Cosmian KMS: {} keys of mixed AES sizes (16, 24, 32 bytes) by batched Register + Activate took {:.1} s.",
+                n - on_cosmian,
+                t.elapsed().as_secs_f64()
+            ));
+            on_cosmian = n;
+            if n <= COSMIAN_MAX {
+                fill_row(&runtime, target, 0, n, &mut rows)?;
+            } else {
+                // More than the server can list: the load must be refused, not succeed
+                // with fewer keys. Shown, not timed.
+                let refused = match fill_once(target, Path3::Wasm, &runtime) {
+                    Ok(f) => bail!(
+                        "{COSMIAN}: a load of N = {n} found {} keys instead of being refused",
+                        f.keys
+                    ),
+                    Err(e) => e.to_string(),
+                };
+                cosmian_notes.push(format!("{COSMIAN}, N = {n} (more than 1 000 of one AES size): the load is refused, as it must be: {refused}"));
+            }
+        }
     }
     proxy.set_latency(Duration::ZERO);
     let fill_ok = print_fill(&rows);
     for (count, took) in &fill_secs {
         println!("Filling PyKMIP: {count} keys by batched Register + Activate (100 per message) took {:.1} s.", took.as_secs_f64());
+    }
+    for note in &cosmian_notes {
+        println!("{note}");
     }
     if pykmip_max < 10_000 {
         println!("PyKMIP runs up to N = {pykmip_max} (N = 10 000 on PyKMIP takes minutes per strategy: run with --exhaustive); the latency rows use the fast peer behind the latency proxy, so the figures show the client and the network, not PyKMIP's speed.");
@@ -992,17 +1077,25 @@ fn main() -> Result<()> {
     let py_iterations = if options.quick { 10 } else { 30 };
     let (fast_wasm, fast_native) = ops(&fast, &runtime, fast_iterations)?;
     let (py_wasm, py_native) = ops(&py, &runtime, py_iterations)?;
+    let cos_ops = cos
+        .as_ref()
+        .map(|target| ops(target, &runtime, py_iterations))
+        .transpose()?;
     eprintln!("bench: PyKMIP's own client");
     let python = python_reference(&pykmip, py_iterations, true)?;
     println!("## 3. Sandbox overhead: store, generate, remove\n");
-    println!("Goal: the sandboxed guest within 5% of the same core compiled natively, at the fast peer. Both over the host's TLS broker on loopback, one connection each, alternating which runs first; medians of {fast_iterations} rounds at the fast peer and {py_iterations} at PyKMIP after 5 warm-up rounds (remove: two per round). store = Register + Activate; generate = host randomness + Register + Activate; remove = Revoke + Destroy. CPU = the calling thread's CPU time per operation (TLS, KMIP encoding and decoding, and for the sandboxed path the guest), from the scheduler's accounting; the goal is judged on it, because wall time at the fast peer is mostly waiting for the peer's thread and swings by 2x between runs on two shared cores.\n");
+    println!("Goal: the sandboxed guest within 5% of the same core compiled natively, at the fast peer. Both over the host's TLS broker on loopback, one connection each, alternating which runs first; medians of {fast_iterations} rounds at the fast peer and {py_iterations} at PyKMIP and Cosmian KMS after 5 warm-up rounds (remove: two per round). store = Register + Activate; generate = host randomness + Register + Activate; remove = Revoke + Destroy. CPU = the calling thread's CPU time per operation (TLS, KMIP encoding and decoding, and for the sandboxed path the guest), from the scheduler's accounting; the goal is judged on it, because wall time at the fast peer is mostly waiting for the peer's thread and swings by 2x between runs on two shared cores.\n");
     println!("| server | operation | sandboxed wall | native wall | sandboxed CPU | native CPU | CPU overhead | goal <= 5% |");
     println!("|---|---|---:|---:|---:|---:|---:|---|");
     let mut ops_ok = true;
-    for (server, wasm, native) in [
+    let mut servers = vec![
         ("fast peer", &fast_wasm, &fast_native),
         ("PyKMIP", &py_wasm, &py_native),
-    ] {
+    ];
+    if let Some((wasm, native)) = &cos_ops {
+        servers.push((COSMIAN, wasm, native));
+    }
+    for (server, wasm, native) in servers {
         for (op, w, n, wc, nc) in [
             (
                 "store",
