@@ -12,6 +12,7 @@
 
 #![no_main]
 
+use kmip_keyring_core::keyring::LoadStrategy;
 use kmip_keyring_core::vendor::{CIPHERTRUST, FORTANIX, GENERIC, VAULT};
 use kmip_keyring_core::{
     Connection, KeyringError, KeyringLogic, LogLevel, Platform, Settings, TransportError,
@@ -139,8 +140,7 @@ fuzz_target!(|data: &[u8]| {
             object_group: (flags & 0b100 != 0).then(|| "fuzz_group".to_owned()),
             locate_page_size: 1 + u32::from(sizes & 0x0f),
             fetch_batch_size: 1 + u32::from(sizes >> 4),
-            // Whatever else Settings holds keeps the production default.
-            ..Settings::default()
+            strategy: LoadStrategy::default(),
         })
         .expect("valid settings are accepted");
 

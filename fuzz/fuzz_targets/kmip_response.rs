@@ -71,7 +71,7 @@ fn walk(payload: ResponsePayload) {
             let _ = (p.object_type, p.unique_identifier.0.len());
             let block = p.object.key_block();
             let _ = block.key_format_type;
-            let material = block.key_value.key_material.as_slice();
+            let material = block.key_value.key_material.bytes().as_slice();
             let key_type = match &p.object {
                 ManagedObject::SymmetricKey(_) => KeyType::Aes,
                 ManagedObject::SecretData(s) => {
