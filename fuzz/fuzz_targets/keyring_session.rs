@@ -138,7 +138,8 @@ fuzz_target!(|data: &[u8]| {
     logic
         .configure(Settings {
             object_group: (flags & 0b100 != 0).then(|| "fuzz_group".to_owned()),
-            locate_page_size: 1 + u32::from(sizes & 0x0f),
+            // Pages overlap by one identifier, so 2 is the least a listing can use.
+            locate_page_size: 2 + u32::from(sizes & 0x0f),
             fetch_batch_size: 1 + u32::from(sizes >> 4),
             strategy: LoadStrategy::default(),
         })
