@@ -196,18 +196,15 @@ fn write(path: &Path, text: &str) -> Result<()> {
     std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
 }
 
+/// How one of MySQL's files becomes ours ([`derive_test`], [`derive_result`]).
+type Derive = fn(&str) -> String;
+
 /// Installs our component and suite into the chroot's MySQL: the `.so` in the plugin dir,
 /// the global manifest and configuration that point to the data dir's (with any backup a
 /// failed run of a test left behind removed), the plugin.defs entry, and the suite with
 /// its tests and expected results. Returns the chroot.
 pub fn install(component: &Path) -> Result<PathBuf> {
     let root = chroot().map_err(|e| anyhow!(e))?;
-    // mysql-test-run listens on "localhost" (chroots built before this line had no
-    // /etc/hosts; tests/mysqld/setup-chroot.sh writes it now).
-    let hosts = root.join("etc/hosts");
-    if !hosts.is_file() {
-        write(&hosts, "127.0.0.1\tlocalhost\n::1\tlocalhost\n")?;
-    }
     let plugin_dir = root.join("usr/lib/mysql/plugin");
     std::fs::copy(component, plugin_dir.join("component_keyring_kmip.so"))
         .context("installing the component into the chroot's plugin dir")?;
@@ -252,8 +249,11 @@ pub fn install(component: &Path) -> Result<PathBuf> {
     }
     std::fs::copy(our_suite().join("t/suite.opt"), suite.join("t/suite.opt"))?;
     let mysql = file_suite(&root);
-    for sub in ["t", "r"] {
-        let suffix = if sub == "t" { ".test" } else { ".result" };
+    // Each test and each expected result: ours where we have one (listed in OURS with
+    // why), else derived from MySQL's.
+    let parts: [(&str, &str, Derive); 2] =
+        [("t", ".test", derive_test), ("r", ".result", derive_result)];
+    for (sub, suffix, _) in parts {
         for name in names_with_suffix(&our_suite().join(sub), suffix)? {
             if !OURS.iter().any(|(t, _)| *t == name) {
                 bail!("tests/mtr/{SUITE}/{sub}/{name}{suffix} is not in mtr::OURS, which says why");
@@ -261,26 +261,22 @@ pub fn install(component: &Path) -> Result<PathBuf> {
         }
     }
     for test in tests(&root)? {
-        let ours = our_suite().join("t").join(format!("{test}.test"));
-        let text = if ours.is_file() {
-            read(&ours)?
-        } else {
-            derive_test(&read(&mysql.join("t").join(format!("{test}.test")))?)
-        };
-        write(&suite.join("t").join(format!("{test}.test")), &text)?;
+        for (sub, suffix, derive) in parts {
+            let name = format!("{test}{suffix}");
+            let ours = our_suite().join(sub).join(&name);
+            let text = if ours.is_file() {
+                read(&ours)?
+            } else {
+                derive(&read(&mysql.join(sub).join(&name))?)
+            };
+            write(&suite.join(sub).join(&name), &text)?;
+        }
         for opt in ["master.opt", "slave.opt"] {
             let name = format!("{test}-{opt}");
             if mysql.join("t").join(&name).is_file() {
                 std::fs::copy(mysql.join("t").join(&name), suite.join("t").join(&name))?;
             }
         }
-        let ours = our_suite().join("r").join(format!("{test}.result"));
-        let expected = if ours.is_file() {
-            read(&ours)?
-        } else {
-            derive_result(&read(&mysql.join("r").join(format!("{test}.result")))?)
-        };
-        write(&suite.join("r").join(format!("{test}.result")), &expected)?;
     }
     Ok(root)
 }

@@ -22,6 +22,32 @@ fn material(i: usize, len: usize) -> Vec<u8> {
         .collect()
 }
 
+/// `count` keys named `<prefix>-<i>`, of the AES sizes in `sizes` in turn.
+fn keys(prefix: &str, count: usize, sizes: &[usize]) -> Vec<Key> {
+    (0..count)
+        .map(|i| Key {
+            name: format!("{prefix}-{i}"),
+            material: material(i, sizes[i % sizes.len()]),
+        })
+        .collect()
+}
+
+/// Another client's keys in `group`, registered and activated; their identifiers.
+fn fill_group(server: &Cosmian, group: &str, keys: &[Key]) -> Result<Vec<String>> {
+    let mut conn = fill::connect(&server.config_json(None), server.dir.path())?;
+    fill::fill(&mut conn, Some(group), keys)
+}
+
+/// A Cosmian KMS for `test`, or `None` when it cannot run here (recorded as a skip, or a
+/// failure where KMIP_REQUIRE_COSMIAN is set).
+fn start(test: &str) -> Result<Option<Cosmian>> {
+    Ok(if cosmian_available(test)? {
+        Some(Cosmian::start()?)
+    } else {
+        None
+    })
+}
+
 fn load(server: &Cosmian, group: &str) -> Result<Keyring, component_keyring_kmip::KeyringError> {
     Keyring::load(
         server.config(Some(group)).expect("config"),
@@ -32,23 +58,16 @@ fn load(server: &Cosmian, group: &str) -> Result<Keyring, component_keyring_kmip
 
 #[test]
 fn load_finds_every_one_of_2500_keys_past_the_servers_locate_cap() -> Result<()> {
-    if !cosmian_available("cosmian::load_finds_every_one_of_2500_keys_past_the_servers_locate_cap")?
-    {
+    let Some(server) =
+        start("cosmian::load_finds_every_one_of_2500_keys_past_the_servers_locate_cap")?
+    else {
         return Ok(());
-    }
-    let server = Cosmian::start()?;
+    };
     // Mixed AES sizes, as InnoDB's master keys (32) sit beside other keys: 834, 833 and
     // 833 of each, every part under the cap, the whole 2.5 times over it.
     let sizes = [16, 24, 32];
-    let keys: Vec<Key> = (0..2500)
-        .map(|i| Key {
-            name: format!("INNODBKey-bulk-{i}"),
-            material: material(i, sizes[i % 3]),
-        })
-        .collect();
-    let mut conn = fill::connect(&server.config_json(None), server.dir.path())?;
-    let ids = fill::fill(&mut conn, Some("bulk"), &keys)?;
-    drop(conn);
+    let keys = keys("INNODBKey-bulk", 2500, &sizes);
+    let ids = fill_group(&server, "bulk", &keys)?;
 
     let keyring = load(&server, "bulk")?;
     assert_eq!(keyring.len(), keys.len(), "every key is loaded");
@@ -64,20 +83,14 @@ fn load_finds_every_one_of_2500_keys_past_the_servers_locate_cap() -> Result<()>
 
 #[test]
 fn more_keys_of_one_kind_than_the_server_lists_refuse_the_load() -> Result<()> {
-    if !cosmian_available("cosmian::more_keys_of_one_kind_than_the_server_lists_refuse_the_load")? {
+    let Some(server) =
+        start("cosmian::more_keys_of_one_kind_than_the_server_lists_refuse_the_load")?
+    else {
         return Ok(());
-    }
-    let server = Cosmian::start()?;
+    };
     // One more than the cap, all Active AES-256: no filter left splits them below it.
-    let keys: Vec<Key> = (0..=COSMIAN_LOCATE_CAP)
-        .map(|i| Key {
-            name: format!("INNODBKey-over-{i}"),
-            material: material(i, 32),
-        })
-        .collect();
-    let mut conn = fill::connect(&server.config_json(None), server.dir.path())?;
-    fill::fill(&mut conn, Some("over"), &keys)?;
-    drop(conn);
+    let keys = keys("INNODBKey-over", COSMIAN_LOCATE_CAP + 1, &[32]);
+    fill_group(&server, "over", &keys)?;
 
     let error = load(&server, "over")
         .expect_err("a load that cannot list every key never succeeds with fewer")
@@ -93,23 +106,16 @@ fn more_keys_of_one_kind_than_the_server_lists_refuse_the_load() -> Result<()> {
 
 #[test]
 fn twenty_five_thousand_keys_are_never_a_success_with_fewer() -> Result<()> {
-    if !cosmian_available("cosmian::twenty_five_thousand_keys_are_never_a_success_with_fewer")? {
+    let Some(server) = start("cosmian::twenty_five_thousand_keys_are_never_a_success_with_fewer")?
+    else {
         return Ok(());
-    }
-    let server = Cosmian::start()?;
+    };
     // Mixed sizes again, but 8 334 of each: every part the listing can split into is over
     // the cap. Cosmian 5.28 offers no filter that splits further, so the honest outcome
     // is a refused load that says why, never 3 000 keys reported as all of them.
     let sizes = [16, 24, 32];
-    let keys: Vec<Key> = (0..25_000)
-        .map(|i| Key {
-            name: format!("INNODBKey-many-{i}"),
-            material: material(i, sizes[i % 3]),
-        })
-        .collect();
-    let mut conn = fill::connect(&server.config_json(None), server.dir.path())?;
-    fill::fill(&mut conn, Some("many"), &keys)?;
-    drop(conn);
+    let keys = keys("INNODBKey-many", 25_000, &sizes);
+    fill_group(&server, "many", &keys)?;
 
     let error = load(&server, "many")
         .expect_err("a load that cannot list every key never succeeds with fewer")
@@ -124,10 +130,9 @@ fn twenty_five_thousand_keys_are_never_a_success_with_fewer() -> Result<()> {
 
 #[test]
 fn a_deactivated_key_fails_the_load_naming_it() -> Result<()> {
-    if !cosmian_available("cosmian::a_deactivated_key_fails_the_load_naming_it")? {
+    let Some(server) = start("cosmian::a_deactivated_key_fails_the_load_naming_it")? else {
         return Ok(());
-    }
-    let server = Cosmian::start()?;
+    };
     let keyring = load(&server, "revoked")?;
     keyring.store("INNODBKey-revoked-1", "", "AES", &[9u8; 32])?;
     keyring.store("INNODBKey-kept-1", "", "AES", &[8u8; 32])?;

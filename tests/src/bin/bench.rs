@@ -223,11 +223,7 @@ fn fill_cosmian(server: &Cosmian, dir: &Path, from: usize, to: usize) -> Result<
 /// Fills PyKMIP with AES keys named `<KEY_PREFIX><i>` for i in `from..to`, as the keyring
 /// registers them but many per message (tests/src/fill.rs).
 fn fill_pykmip(server: &PyKmip, dir: &Path, from: usize, to: usize) -> Result<()> {
-    let target = Target::new("pykmip fill", &server.config_json(None), dir, None)?;
-    let mut conn = target
-        .broker
-        .open(0)
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let mut conn = fill::connect(&server.config_json(None), dir)?;
     let keys: Vec<fill::Key> = (from..to)
         .map(|i| fill::Key {
             name: format!("{KEY_PREFIX}{i}"),

@@ -4,17 +4,10 @@ use super::super::abi::{Status, FAILED, OK};
 use super::super::args::{bytes, opt_str, str_or_empty, write};
 use super::super::catalogue;
 use super::super::component::keyring;
-use super::super::error_log;
 use super::super::guard::guard;
+use super::note;
 use crate::aes_modes::{AesError, Mode};
-use crate::log::LogLevel;
 use crate::{AesDirection, KeyringError};
-
-/// A refused AES call, reported as MySQL's components report it (a Note).
-fn note(text: &str) -> Status {
-    error_log::emit(LogLevel::Info, text);
-    FAILED
-}
 use std::ffi::{c_char, c_int, c_uchar};
 
 /// `get_size(input_length, mode, block_size, out_size)`.

@@ -30,8 +30,14 @@ pub(crate) fn refused(message: &str) -> super::abi::Status {
     super::abi::FAILED
 }
 
+/// A call refused for a reason MySQL's components report as a Note: logged at
+/// Information, failure status.
+pub(crate) fn note(text: &str) -> super::abi::Status {
+    error_log::emit(LogLevel::Info, text);
+    super::abi::FAILED
+}
+
 /// A call before any successful load, as MySQL's components report it.
 pub(crate) fn not_initialized() -> super::abi::Status {
-    error_log::emit(LogLevel::Info, catalogue::NOT_INITIALIZED);
-    super::abi::FAILED
+    note(catalogue::NOT_INITIALIZED)
 }
