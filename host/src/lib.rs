@@ -3,7 +3,7 @@
 //! sandbox, and the `Keyring` the mysqld component wraps.
 
 pub mod aes_modes;
-pub mod broker;
+pub use kmip_keyring_broker as broker;
 pub use kmip_keyring_config as config;
 mod ffi;
 pub mod keyring;

@@ -1,7 +1,7 @@
 //! The guest's keyring core run natively over the host's TLS broker, counting every request message and byte, for benchmarks against any server.
 
+use component_keyring_kmip::broker::TransportError as BrokerError;
 use component_keyring_kmip::broker::{Broker, BrokeredConnection, Channel, Dialer};
-use component_keyring_kmip::sandbox::bindings::transport::TransportError as WitError;
 use component_keyring_kmip::LogSink;
 use kmip_keyring_core::{Connection, LogLevel, Platform, TransportError};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -70,16 +70,16 @@ impl Counters {
 
 /// The host's transport error in the core's terms (the same variants on both sides of
 /// the WIT contract).
-fn to_core(e: WitError) -> TransportError {
+fn to_core(e: BrokerError) -> TransportError {
     match e {
-        WitError::NoSuchServer(i) => TransportError::NoSuchServer(i),
-        WitError::Refused(m) => TransportError::Refused(m),
-        WitError::Timeout(m) => TransportError::Timeout(m),
-        WitError::TlsFailure(m) => TransportError::TlsFailure(m),
-        WitError::Closed => TransportError::Closed,
-        WitError::MessageTooLarge(n) => TransportError::MessageTooLarge(n),
-        WitError::BadFraming(m) => TransportError::BadFraming(m),
-        WitError::Io(m) => TransportError::Io(m),
+        BrokerError::NoSuchServer(i) => TransportError::NoSuchServer(i),
+        BrokerError::Refused(m) => TransportError::Refused(m),
+        BrokerError::Timeout(m) => TransportError::Timeout(m),
+        BrokerError::TlsFailure(m) => TransportError::TlsFailure(m),
+        BrokerError::Closed => TransportError::Closed,
+        BrokerError::MessageTooLarge(n) => TransportError::MessageTooLarge(n),
+        BrokerError::BadFraming(m) => TransportError::BadFraming(m),
+        BrokerError::Io(m) => TransportError::Io(m),
     }
 }
 
@@ -191,12 +191,12 @@ impl Channel for CountingChannel {
         self.inner.server_index()
     }
 
-    fn send(&mut self, message: &[u8]) -> Result<(), WitError> {
+    fn send(&mut self, message: &[u8]) -> Result<(), BrokerError> {
         self.counters.sent(message.len());
         self.inner.send(message)
     }
 
-    fn receive(&mut self) -> Result<Vec<u8>, WitError> {
+    fn receive(&mut self) -> Result<Vec<u8>, BrokerError> {
         let message = self.inner.receive()?;
         self.counters.received(message.len());
         Ok(message)
@@ -208,7 +208,7 @@ impl Dialer for CountingDialer {
         self.inner.server_count()
     }
 
-    fn open(&self, index: u32) -> Result<Box<dyn Channel>, WitError> {
+    fn open(&self, index: u32) -> Result<Box<dyn Channel>, BrokerError> {
         let inner = self.inner.open(index)?;
         self.counters.connections.fetch_add(1, Ordering::Relaxed);
         Ok(Box::new(CountingChannel {

@@ -1,8 +1,8 @@
 //! A scripted KMIP peer: the host side of the guest's transport fed with canned responses,
 //! recording every request. For sandboxed unit tests and fault injection only.
 
+use component_keyring_kmip::broker::TransportError;
 use component_keyring_kmip::broker::{Channel, Dialer};
-use component_keyring_kmip::sandbox::bindings::transport::TransportError;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 

@@ -182,7 +182,7 @@ impl PyKmip {
                 Ok(_) => return Ok(()),
                 // The server is up and speaking TLS, only not our kind of it: what a test
                 // of an incompatible setup wants to see.
-                Err(component_keyring_kmip::sandbox::bindings::transport::TransportError::TlsFailure(m))
+                Err(component_keyring_kmip::broker::TransportError::TlsFailure(m))
                     if m.contains("ended the handshake") =>
                 {
                     return Ok(())

@@ -3,8 +3,8 @@
 //! TTLV. Each ends the operation with a clear error within its deadline.
 
 use anyhow::Result;
-use component_keyring_kmip::sandbox::bindings::keyring::{KeyringError as GuestError, Settings};
-use component_keyring_kmip::sandbox::{GuestError as Wrapped, Sandbox, SandboxError};
+
+use component_keyring_kmip::sandbox::{GuestError, GuestSettings, Sandbox, SandboxError};
 use component_keyring_kmip::{Config, Keyring, LogSink, MemoryLog};
 use kmip_keyring_tests::hostile_server::{HostileServer, Misbehaviour};
 use kmip_keyring_tests::peer::ScriptedPeer;
@@ -50,7 +50,7 @@ fn misbehaving_tls_servers_fail_the_load_within_the_deadline() -> Result<()> {
 }
 
 fn sandbox(peer: &ScriptedPeer) -> Sandbox {
-    let settings = Settings {
+    let settings = GuestSettings {
         object_group: None,
         locate_page_size: 10,
         fetch_batch_size: 10,
@@ -108,7 +108,7 @@ fn malformed_ttlv_is_a_clean_error() {
         peer.respond(answer);
         let mut sb = sandbox(&peer);
         match sb.load_all() {
-            Err(SandboxError::Guest(Wrapped(GuestError::MalformedResponse(m)))) => {
+            Err(SandboxError::Guest(GuestError::MalformedResponse(m))) => {
                 eprintln!("{name}: {m}")
             }
             Err(SandboxError::Trapped(m)) => eprintln!("{name}: guest trapped cleanly: {m}"),

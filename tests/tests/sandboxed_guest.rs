@@ -2,8 +2,9 @@
 //! transport: the exact requests each operation sends, and how each response (including
 //! KMIP failures and garbage) is decoded.
 
-use component_keyring_kmip::sandbox::bindings::keyring::{KeyringError, Settings};
-use component_keyring_kmip::sandbox::{GuestError, Sandbox, SandboxError};
+use component_keyring_kmip::sandbox::{
+    GuestError as KeyringError, GuestSettings, Sandbox, SandboxError,
+};
 use component_keyring_kmip::{LogSink, MemoryLog};
 use kmip_keyring_tests::peer::ScriptedPeer;
 use kmip_keyring_tests::runtime;
@@ -16,7 +17,7 @@ const OPERATION_NOT_SUPPORTED: u32 = 0x05;
 
 fn sandbox(peer: &ScriptedPeer, group: Option<&str>) -> (Sandbox, Arc<MemoryLog>) {
     let log = MemoryLog::shared();
-    let settings = Settings {
+    let settings = GuestSettings {
         object_group: group.map(str::to_owned),
         locate_page_size: 2,
         fetch_batch_size: 10,
@@ -65,7 +66,7 @@ fn attr<'a>(list: &'a [(String, Item)], name: &str) -> &'a Item {
 
 fn guest_error(result: Result<impl std::fmt::Debug, SandboxError>) -> KeyringError {
     match result {
-        Err(SandboxError::Guest(GuestError(e))) => e,
+        Err(SandboxError::Guest(e)) => e,
         other => panic!("expected a guest error, got {other:?}"),
     }
 }
@@ -363,7 +364,15 @@ fn load_pages_locate_and_batches_get_with_get_attributes() {
     assert_eq!(peer.pending(), 0);
     let summary: Vec<(String, String, String, String, Vec<u8>)> = keys
         .into_iter()
-        .map(|k| (k.object_id, k.data_id, k.auth_id, k.key_type, k.data))
+        .map(|k| {
+            (
+                k.object_id,
+                k.data_id,
+                k.auth_id,
+                k.key_type,
+                k.data.to_vec(),
+            )
+        })
         .collect();
     assert_eq!(
         summary,

@@ -3,8 +3,8 @@
 
 use anyhow::Result;
 use component_keyring_kmip::config::GuestModule;
-use component_keyring_kmip::sandbox::bindings::keyring::{KeyringError as GuestError, Settings};
-use component_keyring_kmip::sandbox::{GuestError as Wrapped, Sandbox, SandboxError};
+
+use component_keyring_kmip::sandbox::{GuestError, GuestSettings, Sandbox, SandboxError};
 use component_keyring_kmip::{Keyring, MemoryLog, Runtime};
 use kmip_keyring_tests::peer::ScriptedPeer;
 use kmip_keyring_tests::pykmip::PyKmip;
@@ -24,7 +24,7 @@ fn variant(vendor: &str) -> GuestModule {
 
 fn sandbox(vendor: &str, peer: &ScriptedPeer) -> Sandbox {
     let runtime = Runtime::from_module(&variant(vendor)).expect("variant compiles");
-    let settings = Settings {
+    let settings = GuestSettings {
         object_group: None,
         locate_page_size: 100,
         fetch_batch_size: 10,
@@ -40,7 +40,7 @@ fn sandbox(vendor: &str, peer: &ScriptedPeer) -> Sandbox {
 
 fn invalid(result: Result<impl std::fmt::Debug, SandboxError>) -> String {
     match result {
-        Err(SandboxError::Guest(Wrapped(GuestError::InvalidArgument(m)))) => m,
+        Err(SandboxError::Guest(GuestError::InvalidArgument(m))) => m,
         other => panic!("expected invalid-argument, got {other:?}"),
     }
 }

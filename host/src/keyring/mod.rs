@@ -12,8 +12,7 @@ use crate::aes_modes::{self, Mode};
 use crate::broker::{key_file_warning, Broker, CallKind};
 use crate::config::Config;
 use crate::log::{LogLevel, LogSink};
-use crate::sandbox::bindings::keyring::{KeyEntry, KeyringError as WitKeyringError, Settings};
-use crate::sandbox::{GuestError, Runtime, Sandbox, SandboxError};
+use crate::sandbox::{GuestKey, GuestSettings, Runtime, Sandbox, SandboxError};
 use cache::Cache;
 use std::sync::{Arc, Mutex, RwLock};
 use zeroize::Zeroizing;
@@ -22,7 +21,7 @@ use zeroize::Zeroizing;
 pub const MAX_KEYS: usize = 262_144;
 
 /// Checks that a key the guest returned is one MySQL could have stored.
-fn check_guest_key(entry: &KeyEntry) -> Result<(), KeyringError> {
+fn check_guest_key(entry: &GuestKey) -> Result<(), KeyringError> {
     let len = entry.data.len();
     let ok = if entry.key_type.eq_ignore_ascii_case("AES") {
         matches!(len, 16 | 24 | 32)
@@ -76,12 +75,10 @@ fn within_budget<T>(
     let failed = health.failures_in_call();
     health.end_call();
     result.map_err(|e| match e {
-        SandboxError::Guest(GuestError(WitKeyringError::Transport(_))) if !failed.is_empty() => {
-            KeyringError::Unavailable {
-                operation,
-                servers: failed,
-            }
-        }
+        e if e.is_transport() && !failed.is_empty() => KeyringError::Unavailable {
+            operation,
+            servers: failed,
+        },
         other => other.into(),
     })
 }
@@ -106,7 +103,7 @@ impl Keyring {
         {
             log.log(LogLevel::Warning, &warning);
         }
-        let settings = Settings {
+        let settings = GuestSettings {
             object_group: config.object_group.clone(),
             locate_page_size: config.locate_page_size,
             fetch_batch_size: crate::config::FETCH_BATCH_SIZE,
@@ -130,14 +127,13 @@ impl Keyring {
             if !entry.data_id.is_empty() && !entry.data.is_empty() {
                 check_guest_key(&entry)?;
             }
-            let KeyEntry {
+            let GuestKey {
                 object_id,
                 data_id,
                 auth_id,
                 key_type,
                 data,
             } = entry;
-            let data = Zeroizing::new(data);
             if data_id.is_empty() || data.is_empty() {
                 log.log(
                     LogLevel::Warning,
@@ -282,7 +278,7 @@ impl Keyring {
         let entry = within_budget(&self.broker, CallKind::Write, "generate", || {
             sandbox.generate(data_id, auth_id, key_type, length)
         })?;
-        let data = Zeroizing::new(entry.data);
+        let data = entry.data;
         if data.len() != length as usize || entry.data_id != data_id || entry.auth_id != auth_id {
             self.log.log(
                 LogLevel::Error,

@@ -10,7 +10,7 @@ wasmtime::component::bindgen!({
     // stack of known size (see `run.rs`). The imports stay synchronous.
     exports: { default: async },
     with: {
-        "mysql:keyring-kmip/transport.connection": crate::broker::GuestConnection,
+        "mysql:keyring-kmip/transport.connection": crate::sandbox::GuestConnection,
     },
 });
 

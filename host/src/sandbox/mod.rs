@@ -1,12 +1,13 @@
 //! The wasmtime sandbox: engine, compiled guest, limits, and one store per keyring whose
 //! instance is rebuilt when a trap or a limit poisons it.
 
-pub mod bindings;
+mod bindings;
 pub mod budget;
 mod host_state;
 mod imports;
 mod run;
 mod runtime;
+mod types;
 
 pub use budget::MAX_RANDOM_BYTES;
 pub use host_state::HostState;
@@ -14,10 +15,11 @@ pub use runtime::{
     Deserializer, GuestOrigin, Runtime, EMBEDDED_GUEST, EMBEDDED_GUEST_PRECOMPILED,
     EMBEDDED_GUEST_SHA256,
 };
+pub use types::{GuestError, GuestKey, GuestSettings, ServerFailure, SessionStatus};
 
-use crate::broker::Dialer;
+use crate::broker::{Channel, Dialer};
 use crate::log::{LogLevel, LogSink};
-use bindings::keyring::{KeyEntry, KeyringError as WitKeyringError, SessionStatus, Settings};
+use bindings::keyring::KeyringError as WitKeyringError;
 use bindings::KeyringGuest;
 use budget::{CallBudget, CallKind};
 use std::sync::Arc;
@@ -45,51 +47,18 @@ impl SandboxError {
     /// The guest refused the request itself (an argument no KMIP keyring accepts), rather
     /// than failing to carry it out.
     pub fn is_invalid_argument(&self) -> bool {
-        matches!(
-            self,
-            Self::Guest(GuestError(WitKeyringError::InvalidArgument(_)))
-        )
+        matches!(self, Self::Guest(GuestError::InvalidArgument(_)))
+    }
+
+    /// The guest could not reach any server (rather than a server refusing the request).
+    pub fn is_transport(&self) -> bool {
+        matches!(self, Self::Guest(GuestError::Transport(_)))
     }
 }
 
-/// A keyring error reported by the guest (the WIT `keyring-error`), made printable.
-#[derive(Debug, Clone)]
-pub struct GuestError(pub WitKeyringError);
-
-impl std::fmt::Display for GuestError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        use bindings::transport::TransportError as T;
-        match &self.0 {
-            WitKeyringError::InvalidArgument(m) => write!(f, "invalid request: {m}"),
-            WitKeyringError::ServerFailure(s) => write!(
-                f,
-                "KMIP {} failed on the server: {}{}",
-                s.operation,
-                s.reason,
-                if s.message.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", s.message)
-                }
-            ),
-            WitKeyringError::MalformedResponse(m) => write!(f, "malformed KMIP response: {m}"),
-            WitKeyringError::IncompleteListing(m) => {
-                write!(f, "the KMIP server cannot list every key: {m}")
-            }
-            WitKeyringError::NotConfigured => f.write_str("the keyring guest was not configured"),
-            WitKeyringError::Transport(t) => match t {
-                T::NoSuchServer(i) => write!(f, "no KMIP server is configured at index {i}"),
-                T::Refused(m) => write!(f, "KMIP server unreachable: {m}"),
-                T::Timeout(m) => write!(f, "KMIP server timed out: {m}"),
-                T::TlsFailure(m) => write!(f, "TLS failure with the KMIP server: {m}"),
-                T::Closed => f.write_str("the KMIP server closed the connection"),
-                T::MessageTooLarge(n) => write!(f, "KMIP message larger than {n} bytes"),
-                T::BadFraming(m) => write!(f, "not a KMIP message: {m}"),
-                T::Io(m) => write!(f, "I/O error with the KMIP server: {m}"),
-            },
-        }
-    }
-}
+/// The guest's connection resource (the WIT `connection`): whatever channel the dialer
+/// opened.
+pub struct GuestConnection(pub Box<dyn Channel>);
 
 /// One line for a trap: its cause ("wasm trap: integer divide by zero", "all fuel
 /// consumed by WebAssembly", an import's refusal), without the multi-line backtrace.
@@ -109,7 +78,7 @@ pub struct Sandbox {
     runtime: Arc<Runtime>,
     dialer: Arc<dyn Dialer>,
     log: Arc<dyn LogSink>,
-    settings: Settings,
+    settings: GuestSettings,
     limits: Limits,
     live: Option<(Store<HostState>, KeyringGuest)>,
 }
@@ -124,7 +93,7 @@ impl Sandbox {
         runtime: Arc<Runtime>,
         dialer: Arc<dyn Dialer>,
         log: Arc<dyn LogSink>,
-        settings: Settings,
+        settings: GuestSettings,
         limits: Limits,
     ) -> Self {
         Self {
@@ -161,11 +130,11 @@ impl Sandbox {
         run::to_completion(
             guest
                 .mysql_keyring_kmip_keyring()
-                .call_configure(&mut store, &self.settings),
+                .call_configure(&mut store, &(&self.settings).into()),
         )
         .ok_or_else(|| SandboxError::Trapped(SUSPENDED.into()))?
         .map_err(trapped)?
-        .map_err(|e| SandboxError::Guest(GuestError(e)))?;
+        .map_err(|e| SandboxError::Guest(e.into()))?;
         Ok((store, guest))
     }
 
@@ -209,7 +178,7 @@ impl Sandbox {
             );
         }
         let trap = match outcome {
-            Some(Ok(result)) => return result.map_err(|e| SandboxError::Guest(GuestError(e))),
+            Some(Ok(result)) => return result.map_err(|e| SandboxError::Guest(e.into())),
             Some(Err(trap)) => describe_trap(&trap),
             None => SUSPENDED.to_owned(),
         };
@@ -227,10 +196,11 @@ impl Sandbox {
     }
 
     /// Every key on the server (the cache fill).
-    pub fn load_all(&mut self) -> Result<Vec<KeyEntry>, SandboxError> {
+    pub fn load_all(&mut self) -> Result<Vec<GuestKey>, SandboxError> {
         let (store, guest) = self.begin(CallKind::Load)?;
         let outcome = run::to_completion(guest.mysql_keyring_kmip_keyring().call_load_all(store));
-        self.finish("load", outcome)
+        let entries = self.finish("load", outcome)?;
+        Ok(entries.into_iter().map(GuestKey::from).collect())
     }
 
     /// Registers and activates a key; returns its object id.
@@ -257,14 +227,14 @@ impl Sandbox {
         auth_id: &str,
         key_type: &str,
         length: u32,
-    ) -> Result<KeyEntry, SandboxError> {
+    ) -> Result<GuestKey, SandboxError> {
         let (store, guest) = self.begin(CallKind::Write)?;
         let outcome = run::to_completion(
             guest
                 .mysql_keyring_kmip_keyring()
                 .call_generate_key(store, data_id, auth_id, key_type, length),
         );
-        self.finish("generate", outcome)
+        self.finish("generate", outcome).map(GuestKey::from)
     }
 
     /// Revokes and destroys an object.
@@ -280,20 +250,16 @@ impl Sandbox {
 
     /// The guest's session, if an instance is live.
     pub fn status(&mut self) -> SessionStatus {
-        let none = SessionStatus {
-            server_index: None,
-            protocol_version: None,
-        };
         let Some((store, guest)) = self.live.as_mut() else {
-            return none;
+            return SessionStatus::default();
         };
         let _ = store.set_fuel(self.limits.fuel_per_call);
         store.data_mut().budget = CallBudget::new(CallKind::Local);
         match run::to_completion(guest.mysql_keyring_kmip_keyring().call_status(store)) {
-            Some(Ok(status)) => status,
+            Some(Ok(status)) => status.into(),
             _ => {
                 self.live = None;
-                none
+                SessionStatus::default()
             }
         }
     }

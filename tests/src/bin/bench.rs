@@ -11,7 +11,7 @@
 
 use anyhow::{bail, ensure, Context, Result};
 use component_keyring_kmip::broker::{Broker, Dialer};
-use component_keyring_kmip::sandbox::bindings::keyring::Settings as WitSettings;
+use component_keyring_kmip::sandbox::GuestSettings;
 use component_keyring_kmip::sandbox::Sandbox;
 use component_keyring_kmip::{Config, LogLevel, LogSink, Runtime};
 use kmip_keyring_core::keyring::LoadStrategy;
@@ -145,7 +145,7 @@ impl Target {
             runtime.clone(),
             Arc::new(CountingDialer::new(broker, counters.clone())),
             null_log(),
-            WitSettings {
+            GuestSettings {
                 object_group: self.config.object_group.clone(),
                 locate_page_size: self.config.locate_page_size,
                 fetch_batch_size: FETCH_BATCH_SIZE,

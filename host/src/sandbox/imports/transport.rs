@@ -1,9 +1,10 @@
 //! `transport`: connections to configured servers by index, through the TLS broker.
 
-use crate::broker::GuestConnection;
 use crate::sandbox::bindings::transport::{Host, HostConnection, TransportError};
 use crate::sandbox::budget::MAX_OPEN_CONNECTIONS;
 use crate::sandbox::host_state::HostState;
+use crate::sandbox::types::to_wit_transport;
+use crate::sandbox::GuestConnection;
 use wasmtime::component::Resource;
 
 impl Host for HostState {
@@ -26,7 +27,7 @@ impl Host for HostState {
         }
         let conn = match self.dialer.open(index) {
             Ok(channel) => GuestConnection(channel),
-            Err(e) => return Ok(Err(e)),
+            Err(e) => return Ok(Err(to_wit_transport(e))),
         };
         let handle = self.table.push(conn)?;
         self.open_connections += 1;
@@ -50,7 +51,12 @@ impl HostConnection for HostState {
         self.budget
             .message()
             .map_err(|e| wasmtime::format_err!("{e}"))?;
-        Ok(self.table.get_mut(&conn)?.0.send(&message))
+        Ok(self
+            .table
+            .get_mut(&conn)?
+            .0
+            .send(&message)
+            .map_err(to_wit_transport))
     }
 
     fn receive(
@@ -58,7 +64,12 @@ impl HostConnection for HostState {
         conn: Resource<GuestConnection>,
     ) -> wasmtime::Result<Result<Vec<u8>, TransportError>> {
         self.charge(0)?;
-        Ok(self.table.get_mut(&conn)?.0.receive())
+        Ok(self
+            .table
+            .get_mut(&conn)?
+            .0
+            .receive()
+            .map_err(to_wit_transport))
     }
 
     fn drop(&mut self, conn: Resource<GuestConnection>) -> wasmtime::Result<()> {

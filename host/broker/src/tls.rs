@@ -2,7 +2,7 @@
 //! 1.3 only, peer and hostname verification on unless the configuration turns them off.
 
 use super::verifier::RelaxedVerifier;
-use crate::config::Config;
+use kmip_keyring_config::Config;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use std::path::{Path, PathBuf};

@@ -2,7 +2,7 @@
 //! accepts a certificate for another name, `tls_peer_verification` off accepts any
 //! certificate. The handshake signature is always checked.
 
-use crate::config::TlsVerification;
+use kmip_keyring_config::TlsVerification;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::CryptoProvider;

@@ -1,7 +1,7 @@
 //! Per-server health (consecutive failures, backoff, last error) and the time budget of
 //! the mysqld call in progress, shared by the broker and every connection it opened.
 
-use crate::sandbox::bindings::transport::TransportError;
+use crate::TransportError;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -53,7 +53,7 @@ pub struct Health {
 
 impl ServerHealth {
     fn note(&mut self, error: &TransportError) {
-        let described = describe(error);
+        let described = error.to_string();
         self.call_error.get_or_insert_with(|| described.clone());
         self.last_error = Some(described);
         self.failed_in_call = true;
@@ -183,20 +183,6 @@ impl Health {
                 )
             })
             .collect()
-    }
-}
-
-/// The error without a repeated endpoint prefix (the caller adds it).
-fn describe(error: &TransportError) -> String {
-    match error {
-        TransportError::NoSuchServer(i) => format!("no server at index {i}"),
-        TransportError::Refused(m) => format!("refused ({m})"),
-        TransportError::Timeout(m) => format!("timed out ({m})"),
-        TransportError::TlsFailure(m) => format!("TLS failure ({m})"),
-        TransportError::Closed => "the server closed the connection".into(),
-        TransportError::MessageTooLarge(cap) => format!("a message exceeded {cap} bytes"),
-        TransportError::BadFraming(m) => format!("not a KMIP message ({m})"),
-        TransportError::Io(m) => format!("I/O error ({m})"),
     }
 }
 

@@ -1,7 +1,7 @@
 //! The seam between the guest's transport imports and the network: the TLS broker in
 //! production, a scripted KMIP peer in sandboxed unit tests.
 
-use crate::sandbox::bindings::transport::TransportError;
+use crate::TransportError;
 
 /// One open byte channel to a KMIP server that carries whole messages.
 pub trait Channel: Send {
@@ -20,6 +20,3 @@ pub trait Dialer: Send + Sync {
     /// Opens a channel to server `index`; an index out of range is `no-such-server`.
     fn open(&self, index: u32) -> Result<Box<dyn Channel>, TransportError>;
 }
-
-/// The guest's connection resource: whatever channel the dialer opened.
-pub struct GuestConnection(pub Box<dyn Channel>);

@@ -1,8 +1,11 @@
 //! The TLS broker: owns the server list, the rustls client configuration and the sockets,
-//! and opens connections for the guest by server index only.
+//! and opens connections for the guest by server index only. It builds without wasmtime:
+//! the sandbox converts its errors to the guest's WIT types, and the command-line tool
+//! drives the guest core natively over it.
 
 mod connection;
 mod dialer;
+mod error;
 mod handshake_failure;
 mod health;
 mod p521;
@@ -10,14 +13,14 @@ mod tls;
 mod verifier;
 
 pub use connection::BrokeredConnection;
-pub use dialer::{Channel, Dialer, GuestConnection};
+pub use dialer::{Channel, Dialer};
+pub use error::TransportError;
 pub use health::{CallKind, Health};
 pub use tls::{client_config, key_file_warning, provider, TlsSetupError};
 
 use connection::Shared;
 
-use crate::config::{Config, ServerEndpoint};
-use crate::sandbox::bindings::transport::TransportError;
+use kmip_keyring_config::{Config, ServerEndpoint};
 use std::sync::Arc;
 use std::time::Duration;
 

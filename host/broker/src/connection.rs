@@ -2,8 +2,8 @@
 //! the outermost level only (the host never parses what the message carries).
 
 use super::health::Health;
-use crate::config::ServerEndpoint;
-use crate::sandbox::bindings::transport::TransportError;
+use crate::TransportError;
+use kmip_keyring_config::ServerEndpoint;
 use rustls::pki_types::ServerName;
 use rustls::{ClientConnection, StreamOwned};
 use std::io::{ErrorKind, Read, Write};
