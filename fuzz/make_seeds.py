@@ -1,4 +1,4 @@
-# Writes the seed corpora under fuzz/corpus/ (KMIP TTLV messages built per KMIP 1.4 section 9.1, config and manifest JSON); rerun after changing it.
+# Writes the seed corpora under fuzz/corpus/ (KMIP TTLV messages built per KMIP 1.4 section 9.1, config JSON); rerun after changing it.
 """Seed corpora for the fuzz targets.
 
 Usage: python3 fuzz/make_seeds.py   (from anywhere; writes next to this file)
@@ -234,12 +234,6 @@ def main():
         guest_module="/usr/lib/mysql/plugin/guest.wasm", guest_sha256="ab" * 32,
         sandbox_memory_mb=128, sandbox_fuel_per_call=5_000_000)))
     write(c, "wrong_type", json.dumps(dict(base, server_port=5696)))
-
-    m = "manifest"
-    write(m, "components", json.dumps({"components": "file://component_keyring_kmip"}))
-    write(m, "local", json.dumps({"read_local_manifest": True}))
-    write(m, "two_components", json.dumps(
-        {"components": "file://component_keyring_kmip,,file://component_x"}))
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ pub mod fault_proxy;
 pub mod fill;
 pub mod hostile_server;
 pub mod install;
+pub mod leak;
 pub mod loader;
 pub mod mtr;
 pub mod mysqld;

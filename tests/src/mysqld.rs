@@ -265,6 +265,17 @@ impl MysqlInstance {
         self.sql_as(None, sql)
     }
 
+    /// Runs SQL as root that must fail with an error containing `expected` (MySQL's own
+    /// text for the refusal), so that a statement failing for another reason (a missing
+    /// database, a syntax error) fails the test instead of passing it.
+    pub fn refuses(&self, sql: &str, expected: &str) -> Result<()> {
+        match self.sql(sql) {
+            Ok(out) => bail!("`{sql}` succeeded ({out:?}); it must fail with {expected:?}"),
+            Err(e) if format!("{e:#}").contains(expected) => Ok(()),
+            Err(e) => bail!("`{sql}` failed for another reason than {expected:?}: {e:#}"),
+        }
+    }
+
     /// Shuts mysqld down cleanly (SHUTDOWN, then wait), killing it by PID as a last resort.
     pub fn stop(&mut self) -> Result<()> {
         let Some(mut child) = self.child.take() else {

@@ -4,6 +4,7 @@
 
 use anyhow::{ensure, Context, Result};
 use component_keyring_kmip::{Config, Keyring, KeyringError, LogLevel, LogSink, MemoryLog};
+use kmip_keyring_tests::leak::hex;
 use kmip_keyring_tests::pki::Pki;
 use kmip_keyring_tests::pykmip::PyKmip;
 use kmip_keyring_tests::runtime;
@@ -229,6 +230,52 @@ fn three_servers_the_one_in_use_killed_during_a_burst_of_stores_loses_nothing() 
         );
     }
     assert_eq!(reloaded.len(), succeeded.len());
+
+    // The same, as PyKMIP's own client sees the store: our loader skips objects that were
+    // registered but never activated, so it cannot show that a failed store left nothing.
+    let survivor = cluster
+        .iter()
+        .find(|s| !in_use.ends_with(&format!(":{}", s.port)))
+        .context("a surviving server")?;
+    let uids: Vec<String> =
+        serde_json::from_value(survivor.witness(&["locate", "SYMMETRIC_KEY"])?)?;
+    let mut args = vec!["get"];
+    args.extend(uids.iter().map(String::as_str));
+    let seen: Vec<serde_json::Value> = serde_json::from_value(survivor.witness(&args)?)?;
+    let in_burst = |o: &&serde_json::Value| o["object_groups"] == json!(["burst"]);
+    let named = |name: &str| -> Vec<serde_json::Value> {
+        seen.iter()
+            .filter(in_burst)
+            .filter(|o| {
+                o["names"]
+                    .as_array()
+                    .is_some_and(|n| n.iter().any(|n| n == name))
+            })
+            .cloned()
+            .collect()
+    };
+    for (i, name, _) in &succeeded {
+        let objects = named(name);
+        assert_eq!(
+            objects.len(),
+            1,
+            "{name}: one object on the server: {objects:?}"
+        );
+        assert_eq!(objects[0]["state"], "ACTIVE", "{name}");
+        assert_eq!(objects[0]["value_hex"], hex(&key_bytes(*i)), "{name}");
+    }
+    for (_, name, error) in &failed {
+        let objects = named(name);
+        assert!(
+            objects.is_empty(),
+            "{name} reported failed ({error:?}) but the server holds {objects:?}"
+        );
+    }
+    assert_eq!(
+        seen.iter().filter(in_burst).count(),
+        succeeded.len(),
+        "nothing else in the group, in any state"
+    );
     Ok(())
 }
 

@@ -2,8 +2,9 @@
 //! message naming the file and the field, before anything is dialled.
 
 use anyhow::Result;
-use component_keyring_kmip::config::{Manifest, CONFIG_FILE_NAME};
+use component_keyring_kmip::config::CONFIG_FILE_NAME;
 use component_keyring_kmip::{Config, Keyring, LogSink, MemoryLog};
+use kmip_keyring_tests::loader::manifest::Manifest;
 use kmip_keyring_tests::pki::Pki;
 use kmip_keyring_tests::runtime;
 use rcgen::{date_time_ymd, CertificateParams, KeyPair, PKCS_ECDSA_P256_SHA256};

@@ -262,9 +262,13 @@ fn aes_in_every_mode_matches_openssl() -> Result<()> {
             ("cbc", true),
             ("cbc", false),
             ("cfb1", true),
+            ("cfb1", false),
             ("cfb8", true),
+            ("cfb8", false),
             ("cfb128", true),
+            ("cfb128", false),
             ("ofb", true),
+            ("ofb", false),
         ] {
             if mode == "cbc" && !padding && len % 16 != 0 {
                 let size = c.aes_size(len, mode, 256).unwrap();
@@ -315,7 +319,36 @@ fn aes_in_every_mode_matches_openssl() -> Result<()> {
                     sealed.len(),
                 )
                 .with_context(|| format!("decrypt {mode} {len}"))?;
-            assert_eq!(opened, plain, "{mode} round trip len={len}");
+            assert_eq!(
+                opened, plain,
+                "{mode} padding={padding} round trip len={len}"
+            );
+            // Decryption on its own, not only as the inverse of our encryption: OpenSSL
+            // opens what we sealed, and we open what OpenSSL sealed with a different IV.
+            assert_eq!(
+                openssl(mode, &key, &iv, padding, true, &sealed)?,
+                plain,
+                "openssl opens our {mode} padding={padding} len={len}"
+            );
+            let other_iv: [u8; 16] = *b"fedcba9876543210";
+            let theirs = openssl(mode, &key, &other_iv, padding, false, &plain)?;
+            let opened = c
+                .aes(
+                    false,
+                    "aes_key",
+                    Some("app@%"),
+                    mode,
+                    256,
+                    &other_iv,
+                    padding,
+                    &theirs,
+                    theirs.len(),
+                )
+                .with_context(|| format!("decrypt openssl's {mode} {len}"))?;
+            assert_eq!(
+                opened, plain,
+                "we open openssl's {mode} padding={padding} len={len}"
+            );
         }
     }
     assert_eq!(c.aes_size(17, "cbc", 256), Some(32));

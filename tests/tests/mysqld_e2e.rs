@@ -3,12 +3,18 @@
 //! PyKMIP and Cosmian KMS (tests/src/servers.rs), the fault and sandbox tests against
 //! PyKMIP.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use kmip_keyring_tests::mysqld::{ManifestForm, MysqlInstance};
 use kmip_keyring_tests::pykmip::PyKmip;
 use kmip_keyring_tests::servers::each;
 
 use kmip_keyring_tests::mysqld::with_mysqld;
+
+/// MySQL's ER_RELOAD_KEYRING_FAILURE, what the client sees when RELOAD fails.
+const RELOAD_FAILED: &str = "Keyring reload failed";
+/// InnoDB's ER_CANNOT_FIND_KEY_IN_KEYRING, what the client sees when a master key rotation
+/// cannot store its new key.
+const ROTATION_FAILED: &str = "Can't find key from keyring";
 
 fn status_rows(db: &MysqlInstance) -> Result<Vec<(String, String)>> {
     Ok(db
@@ -240,17 +246,19 @@ fn a_bad_configuration_leaves_mysqld_running_without_a_keyring_and_says_why() ->
                 ),
                 "{log}"
             );
-            assert!(
-                db.sql("CREATE TABLE test.t (i INT) ENCRYPTION='Y'")
-                    .is_err(),
-                "no keyring, no encryption"
-            );
+            // The database exists first, so the statement can only fail for want of a
+            // keyring: InnoDB's own ER_CANNOT_FIND_KEYRING_MASTER_KEY (3185).
+            db.sql("CREATE DATABASE IF NOT EXISTS test")?;
+            db.refuses(
+                "CREATE TABLE test.t (i INT) ENCRYPTION='Y'",
+                "Can't find master key from keyring",
+            )?;
 
             // Unreadable certificate, then fixed by RELOAD without a restart.
             let mut missing = serde_json::from_str::<serde_json::Value>(&good)?;
             missing["server_ca"] = "/nonexistent/ca.pem".into();
             db.write("data/component_keyring_kmip.cnf", &missing.to_string())?;
-            assert!(db.sql("ALTER INSTANCE RELOAD KEYRING").is_err());
+            db.refuses("ALTER INSTANCE RELOAD KEYRING", RELOAD_FAILED)?;
             assert!(
                 db.error_log().contains("server_ca (/nonexistent/ca.pem)"),
                 "{}",
@@ -396,10 +404,8 @@ fn wasm_traps_in_a_hostile_guest_never_take_mysqld_down() -> Result<()> {
                 db.sql("ALTER INSTANCE RELOAD KEYRING")?;
                 let module = db.sql("SELECT STATUS_VALUE FROM performance_schema.keyring_component_status WHERE STATUS_KEY='Guest_module'")?;
                 assert_eq!(module, db.chroot_path("plugin/vendor_guest.wasm"));
-                assert!(
-                    db.sql("ALTER INSTANCE ROTATE INNODB MASTER KEY").is_err(),
-                    "{mode}: rotation must fail"
-                );
+                db.refuses("ALTER INSTANCE ROTATE INNODB MASTER KEY", ROTATION_FAILED)
+                    .with_context(|| format!("{mode}: rotation must fail"))?;
                 assert!(db.is_running(), "{mode}: mysqld died");
                 assert_eq!(
                     db.sql("SELECT i FROM h.t")?,
@@ -417,7 +423,7 @@ fn wasm_traps_in_a_hostile_guest_never_take_mysqld_down() -> Result<()> {
             pinned_wrong["guest_module"] = db.chroot_path("plugin/vendor_guest.wasm").into();
             pinned_wrong["guest_sha256"] = "00".repeat(32).into();
             db.write("data/component_keyring_kmip.cnf", &pinned_wrong.to_string())?;
-            assert!(db.sql("ALTER INSTANCE RELOAD KEYRING").is_err());
+            db.refuses("ALTER INSTANCE RELOAD KEYRING", RELOAD_FAILED)?;
             assert!(
                 db.error_log().contains("guest_sha256 pins"),
                 "{}",
@@ -488,8 +494,8 @@ fn key_server_outages_never_take_mysqld_down() -> Result<()> {
                 "before outage",
                 "encrypted tables stay readable: reads never touch the network"
             );
-            let rotate = db.sql("ALTER INSTANCE ROTATE INNODB MASTER KEY");
-            assert!(rotate.is_err(), "rotation needs the KMS");
+            db.refuses("ALTER INSTANCE ROTATE INNODB MASTER KEY", ROTATION_FAILED)
+                .context("rotation needs the KMS")?;
             let log = db.error_log();
             for port in [first.port, second.port] {
                 assert!(
@@ -498,7 +504,7 @@ fn key_server_outages_never_take_mysqld_down() -> Result<()> {
                 );
             }
             // RELOAD with every server down keeps the old state serving.
-            assert!(db.sql("ALTER INSTANCE RELOAD KEYRING").is_err());
+            db.refuses("ALTER INSTANCE RELOAD KEYRING", RELOAD_FAILED)?;
             assert_eq!(status_value(&db, "Component_status")?, "Active");
             db.sql("INSERT INTO vault.t VALUES (2, 'during outage')")?;
             assert!(db.is_running());

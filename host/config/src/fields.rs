@@ -9,7 +9,8 @@ pub(super) struct Fields {
     object: Map<String, Value>,
 }
 
-pub(crate) fn json_type(value: &Value) -> &'static str {
+/// How an error names the JSON type of a value it did not expect ("a number", "an array").
+pub fn json_type(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

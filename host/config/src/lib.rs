@@ -3,11 +3,10 @@
 
 mod error;
 mod fields;
-pub mod manifest;
 mod servers;
 
 pub use error::ConfigError;
-pub use manifest::Manifest;
+pub use fields::json_type;
 
 use fields::Fields;
 use std::path::{Path, PathBuf};
