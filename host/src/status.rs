@@ -8,79 +8,82 @@ pub const NOT_APPLICABLE: &str = "<NOT APPLICABLE>";
 /// The component's name, also its implementation name.
 pub const COMPONENT_NAME: &str = "component_keyring_kmip";
 
+/// How one row reads the loaded keyring.
+type Row = (&'static str, fn(&Keyring) -> String);
+
+/// The rows after the component's own, in order: each name with how it reads the loaded
+/// keyring. With no keyring loaded every one shows [`NOT_APPLICABLE`], from this same list.
+const KEYRING_ROWS: [Row; 15] = [
+    ("Server_addr", |k| server_addr(k.config())),
+    ("Server_port", |k| server_port(k.config())),
+    ("Client_ca", |k| {
+        k.config().client_cert.display().to_string()
+    }),
+    ("Client_key", |k| {
+        k.config().client_key.display().to_string()
+    }),
+    ("Server_ca", |k| k.config().server_ca.display().to_string()),
+    ("Object_group", |k| {
+        k.config()
+            .object_group
+            .clone()
+            .unwrap_or_else(|| "<NONE>".into())
+    }),
+    ("Kmip_timeout_ms", |k| {
+        k.config().timeout.as_millis().to_string()
+    }),
+    ("Tls_peer_verification", |k| {
+        on_off(k.config().verification.peer)
+    }),
+    ("Tls_host_verification", |k| {
+        on_off(k.config().verification.hostname)
+    }),
+    ("Sandbox_memory_mb", |k| {
+        (k.config().limits.memory_bytes >> 20).to_string()
+    }),
+    ("Sandbox_fuel_per_call", |k| {
+        k.config().limits.fuel_per_call.to_string()
+    }),
+    ("Guest_module", |k| k.guest_name().to_owned()),
+    ("Guest_sha256", |k| k.guest_sha256().to_owned()),
+    ("Kmip_protocol_version", |k| {
+        k.session()
+            .protocol_version
+            .unwrap_or_else(|| NOT_APPLICABLE.into())
+    }),
+    ("Kmip_server_in_use", |k| {
+        k.session().server.unwrap_or_else(|| NOT_APPLICABLE.into())
+    }),
+];
+
 /// The status rows for the loaded keyring, or for none.
 pub fn status_rows(keyring: Option<&Keyring>) -> Vec<(String, String)> {
-    let mut rows: Vec<(&str, String)> = vec![
-        ("Component_name", COMPONENT_NAME.into()),
+    let status = if keyring.is_some() {
+        "Active"
+    } else {
+        "Disabled"
+    };
+    let component = [
+        ("Component_name", COMPONENT_NAME.to_owned()),
         ("Author", "component_keyring_kmip developers".into()),
         ("License", "GPL".into()),
         ("Implementation_name", COMPONENT_NAME.into()),
         ("Version", env!("CARGO_PKG_VERSION").into()),
-        (
-            "Component_status",
-            if keyring.is_some() {
-                "Active"
-            } else {
-                "Disabled"
-            }
-            .into(),
-        ),
+        ("Component_status", status.into()),
     ];
-    let na = || NOT_APPLICABLE.to_owned();
-    match keyring {
-        Some(k) => {
-            let c = k.config();
-            let session = k.session();
-            let on_off = |b: bool| if b { "true" } else { "false" }.to_owned();
-            rows.extend([
-                ("Server_addr", server_addr(c)),
-                ("Server_port", server_port(c)),
-                ("Client_ca", c.client_cert.display().to_string()),
-                ("Client_key", c.client_key.display().to_string()),
-                ("Server_ca", c.server_ca.display().to_string()),
-                (
-                    "Object_group",
-                    c.object_group.clone().unwrap_or_else(|| "<NONE>".into()),
-                ),
-                ("Kmip_timeout_ms", c.timeout.as_millis().to_string()),
-                ("Tls_peer_verification", on_off(c.verification.peer)),
-                ("Tls_host_verification", on_off(c.verification.hostname)),
-                (
-                    "Sandbox_memory_mb",
-                    (c.limits.memory_bytes >> 20).to_string(),
-                ),
-                ("Sandbox_fuel_per_call", c.limits.fuel_per_call.to_string()),
-                ("Guest_module", k.guest_name().to_owned()),
-                ("Guest_sha256", k.guest_sha256().to_owned()),
-                (
-                    "Kmip_protocol_version",
-                    session.protocol_version.unwrap_or_else(na),
-                ),
-                ("Kmip_server_in_use", session.server.unwrap_or_else(na)),
-            ]);
-        }
-        None => rows.extend(
-            [
-                "Server_addr",
-                "Server_port",
-                "Client_ca",
-                "Client_key",
-                "Server_ca",
-                "Object_group",
-                "Kmip_timeout_ms",
-                "Tls_peer_verification",
-                "Tls_host_verification",
-                "Sandbox_memory_mb",
-                "Sandbox_fuel_per_call",
-                "Guest_module",
-                "Guest_sha256",
-                "Kmip_protocol_version",
-                "Kmip_server_in_use",
-            ]
-            .map(|name| (name, na())),
-        ),
-    }
-    rows.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+    let rows = KEYRING_ROWS.iter().map(|(name, read)| {
+        let value = keyring.map_or_else(|| NOT_APPLICABLE.to_owned(), read);
+        (*name, value)
+    });
+    component
+        .into_iter()
+        .chain(rows)
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+}
+
+fn on_off(b: bool) -> String {
+    if b { "true" } else { "false" }.to_owned()
 }
 
 /// Percona's `Server_addr`: the host, or every host of a list in order.

@@ -9,6 +9,8 @@ pub mod fill;
 pub mod hostile_server;
 pub mod install;
 pub mod leak;
+// The mysqld-style loader calls the component through its C ABI.
+#[allow(unsafe_code)]
 pub mod loader;
 pub mod mtr;
 pub mod mysqld;

@@ -6,6 +6,8 @@
 //! Data (Password), both Activated, named by `data_id`, optionally in an Object Group; removal
 //! Revokes then Destroys; loading Locates by object type and Gets every object.
 
+#![forbid(unsafe_code)]
+
 pub mod error;
 pub mod key_type;
 pub mod keyring;

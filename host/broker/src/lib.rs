@@ -3,6 +3,8 @@
 //! the sandbox converts its errors to the guest's WIT types, and the command-line tool
 //! drives the guest core natively over it.
 
+#![forbid(unsafe_code)]
+
 mod connection;
 mod dialer;
 mod error;

@@ -1,6 +1,8 @@
 //! `component_keyring_kmip.cnf`: Percona's JSON keys, read with serde_json, every error
 //! naming the file and the field.
 
+#![forbid(unsafe_code)]
+
 mod error;
 mod fields;
 mod servers;
@@ -15,11 +17,7 @@ use std::time::Duration;
 /// The configuration file's name, in the plugin dir (global) or the data dir (local).
 pub const CONFIG_FILE_NAME: &str = "component_keyring_kmip.cnf";
 
-/// Default for `locate_page_size`: identifiers one Locate asks for at most. A server may
-/// answer fewer (Cosmian KMS at most 1 000); the load follows what it gets.
-pub const DEFAULT_LOCATE_PAGE_SIZE: u32 = 1_000;
-/// Objects (a Get and a Get Attributes each) per batched request message of a load.
-pub const FETCH_BATCH_SIZE: u32 = 100;
+pub use kmip_keyring_rules::{DEFAULT_LOCATE_PAGE_SIZE, FETCH_BATCH_SIZE};
 
 /// Default for `kmip_timeout_ms`, as in Percona's component.
 pub const DEFAULT_TIMEOUT_MS: u64 = 5000;

@@ -2,6 +2,8 @@
 //! real mysqld (see the toolchain reference): each one keeps the database server alive.
 //! The build-time precompiler uses the same function, so its artifacts load in the host.
 
+#![forbid(unsafe_code)]
+
 use wasmtime::{Config, Engine, OptLevel};
 
 /// Linear memory address space reserved per instance before it must move on growth.

@@ -14,30 +14,26 @@ use crate::config::Config;
 use crate::log::{LogLevel, LogSink};
 use crate::sandbox::{GuestKey, GuestSettings, Runtime, Sandbox, SandboxError};
 use cache::Cache;
+use kmip_keyring_rules::KeyType;
 use std::sync::{Arc, Mutex, RwLock};
 use zeroize::Zeroizing;
 
 /// The most keys one load accepts from a guest (Percona's per-type default is 65 535).
 pub const MAX_KEYS: usize = 262_144;
 
-/// Checks that a key the guest returned is one MySQL could have stored.
+/// Checks that a key the guest returned is one MySQL could have stored, by the rules the
+/// guest applies to requests.
 fn check_guest_key(entry: &GuestKey) -> Result<(), KeyringError> {
-    let len = entry.data.len();
-    let ok = if entry.key_type.eq_ignore_ascii_case("AES") {
-        matches!(len, 16 | 24 | 32)
-    } else if entry.key_type.eq_ignore_ascii_case("SECRET") {
-        (1..=16384).contains(&len)
-    } else {
-        false
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(KeyringError::GuestOutput(format!(
-            "key '{}' of type {} with {len} bytes",
-            entry.data_id, entry.key_type
-        )))
-    }
+    KeyType::parse(&entry.key_type)
+        .and_then(|t| t.check_length(entry.data.len()))
+        .map_err(|e| {
+            KeyringError::GuestOutput(format!(
+                "key '{}' of type {} with {} bytes ({e})",
+                entry.data_id,
+                entry.key_type,
+                entry.data.len()
+            ))
+        })
 }
 
 /// What the status rows report about the live session.

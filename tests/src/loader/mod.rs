@@ -181,6 +181,7 @@ impl LoadedComponent {
         // SAFETY: the descriptor and its arrays are statics of the library, terminated as
         // the ABI requires (checked by walking to the terminators).
         let d = unsafe { &*descriptor };
+        // SAFETY: the descriptor's name is a NUL-terminated static string of the library.
         let name = unsafe { text(d.name) };
         let mut provides = Vec::new();
         let mut i = 0;

@@ -246,6 +246,7 @@ unsafe extern "C" fn simple_log_emit(
     0
 }
 
+/// `registry`: the minimal chassis's registry service, as mysqld provides it.
 pub static REGISTRY: Registry = Registry {
     acquire: registry_acquire,
     acquire_related: registry_acquire_related,
@@ -259,6 +260,7 @@ pub static REGISTRY_NO_LOCK: Registry = Registry {
     release: no_lock_release,
 };
 
+/// `mysql_simple_error_log`: the server's error log service, capturing each line.
 pub static SIMPLE_ERROR_LOG: SimpleErrorLog = SimpleErrorLog {
     emit: simple_log_emit,
 };
