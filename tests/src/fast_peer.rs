@@ -261,6 +261,28 @@ impl FastPeer {
             .collect()
     }
 
+    /// As [`Self::populate`], half of them secrets: each odd `i` is a Secret Data object
+    /// (Password, Opaque) with the same [`populated_material`]`(i)`, each even `i` an
+    /// AES-256 key, so `range` `0..n` holds ⌈n/2⌉ AES and ⌊n/2⌋ SECRET keys. Returns their
+    /// ids.
+    pub fn populate_mixed(
+        &self,
+        range: std::ops::Range<usize>,
+        prefix: &str,
+        group: Option<&str>,
+    ) -> Vec<String> {
+        let objects: Vec<Populated> = range
+            .map(|i| Populated {
+                name: format!("{prefix}{i}"),
+                secret: i % 2 == 1,
+                material: populated_material(i).to_vec(),
+                state: ACTIVE,
+                more_names: Vec::new(),
+            })
+            .collect();
+        self.populate_objects(&objects, group)
+    }
+
     /// Adds the given objects straight into the store, in the Object Group `group` if
     /// given; returns their ids.
     pub fn populate_objects(&self, objects: &[Populated], group: Option<&str>) -> Vec<String> {
