@@ -276,3 +276,30 @@ fn a_result_that_points_many_times_at_the_same_bytes_is_not_copied() -> Result<(
     );
     Ok(())
 }
+
+#[test]
+fn a_load_of_100_000_mixed_keys_fits_the_default_limits() -> Result<()> {
+    // The limits stop a guest that misbehaves, not a large keyring: 100 000 keys, half
+    // AES and half SECRET, load with the default memory, fuel and host budgets.
+    const N: usize = 100_000;
+    let peer = FastPeer::start()?;
+    peer.populate_mixed(0..N, "big-", Some("big"));
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("component_keyring_kmip.cnf");
+    let mut json = peer.config_json();
+    json["object_group"] = "big".into();
+    let config = Config::from_json(&path, &json.to_string())?;
+    assert_eq!(
+        config.limits,
+        Limits::default(),
+        "the defaults are under test"
+    );
+    let (keyring, log) = load(config, runtime());
+    let keyring = keyring.map_err(|e| anyhow::anyhow!("{e}: {:?}", log.lines()))?;
+    assert_eq!(keyring.len(), N);
+    let secret = keyring
+        .fetch("big-99999", "")
+        .expect("the last key is cached");
+    assert_eq!(secret.key_type, "SECRET");
+    Ok(())
+}

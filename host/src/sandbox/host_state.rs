@@ -4,6 +4,7 @@
 use super::budget::CallBudget;
 use crate::broker::Dialer;
 use crate::log::LogSink;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use wasmtime::component::ResourceTable;
 
@@ -21,6 +22,8 @@ pub struct HostState {
     pub(crate) limits: GuestLimiter,
     /// What the current call may still ask of the host.
     pub(crate) budget: CallBudget,
+    /// Complete KMIP responses received, ever: a load's fuel is renewed while it grows.
+    pub(crate) responses: Arc<AtomicU64>,
 }
 
 impl HostState {

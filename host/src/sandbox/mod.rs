@@ -22,6 +22,8 @@ use crate::log::{LogLevel, LogSink};
 use bindings::keyring::KeyringError as WitKeyringError;
 use bindings::KeyringGuest;
 use budget::{CallBudget, CallKind};
+use run::Driven;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use thiserror::Error;
 use wasmtime::component::ResourceTable;
@@ -81,6 +83,8 @@ pub struct Sandbox {
     settings: GuestSettings,
     limits: Limits,
     live: Option<(Store<HostState>, KeyringGuest)>,
+    /// Complete KMIP responses the guest received (its instances count here).
+    responses: Arc<AtomicU64>,
 }
 
 /// Why a call that never completed failed (see `run::to_completion`).
@@ -103,6 +107,7 @@ impl Sandbox {
             settings,
             limits,
             live: None,
+            responses: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -115,6 +120,7 @@ impl Sandbox {
             log: self.log.clone(),
             limits: host_state::GuestLimiter::new(limits.memory_bytes, limits.table_elements),
             budget: CallBudget::new(CallKind::Local),
+            responses: self.responses.clone(),
         };
         let mut store = Store::new(&self.runtime.engine, state);
         store.limiter(|s| &mut s.limits);
@@ -149,8 +155,21 @@ impl Sandbox {
             self.live = Some(self.instantiate()?);
         }
         let (store, guest) = self.live.as_mut().expect("instantiated above");
+        // A write gets one slice of fuel. A load gets one slice per KMIP response: its fuel
+        // is handed out a slice at a time (each spent slice yields) and the driver renews it
+        // only after a response (`run::to_completion_with_progress`); the message cap
+        // bounds the total.
+        let per_call = self.limits.fuel_per_call;
+        let (fuel, slice) = match kind {
+            CallKind::Load => (
+                per_call.saturating_mul(u64::from(budget::MAX_MESSAGES_LOAD) + 1),
+                Some(per_call.max(1)),
+            ),
+            _ => (per_call, None),
+        };
         store
-            .set_fuel(self.limits.fuel_per_call)
+            .set_fuel(fuel)
+            .and_then(|()| store.fuel_async_yield_interval(slice))
             .map_err(|e| SandboxError::Trapped(format!("{e:#}")))?;
         store.data_mut().budget = CallBudget::new(kind);
         Ok((store, guest))
@@ -162,6 +181,7 @@ impl Sandbox {
         &mut self,
         what: &str,
         outcome: Option<wasmtime::Result<Result<T, WitKeyringError>>>,
+        incomplete: &str,
     ) -> Result<T, SandboxError> {
         let dropped = self
             .live
@@ -180,7 +200,7 @@ impl Sandbox {
         let trap = match outcome {
             Some(Ok(result)) => return result.map_err(|e| SandboxError::Guest(e.into())),
             Some(Err(trap)) => describe_trap(&trap),
-            None => SUSPENDED.to_owned(),
+            None => incomplete.to_owned(),
         };
         let limit = self
             .live
@@ -197,9 +217,21 @@ impl Sandbox {
 
     /// Every key on the server (the cache fill).
     pub fn load_all(&mut self) -> Result<Vec<GuestKey>, SandboxError> {
+        let responses = self.responses.clone();
         let (store, guest) = self.begin(CallKind::Load)?;
-        let outcome = run::to_completion(guest.mysql_keyring_kmip_keyring().call_load_all(store));
-        let entries = self.finish("load", outcome)?;
+        let outcome = match run::to_completion_with_progress(
+            guest.mysql_keyring_kmip_keyring().call_load_all(store),
+            &responses,
+        ) {
+            Driven::Done(outcome) => Some(outcome),
+            Driven::Stalled => None,
+        };
+        let stalled = format!(
+            "all fuel consumed by WebAssembly: {} fuel (sandbox_fuel_per_call) without a \
+             KMIP response",
+            self.limits.fuel_per_call
+        );
+        let entries = self.finish("load", outcome, &stalled)?;
         Ok(entries.into_iter().map(GuestKey::from).collect())
     }
 
@@ -217,7 +249,7 @@ impl Sandbox {
                 .mysql_keyring_kmip_keyring()
                 .call_store_key(store, data_id, auth_id, key_type, data),
         );
-        self.finish("store", outcome)
+        self.finish("store", outcome, SUSPENDED)
     }
 
     /// Generates and stores a key; returns it.
@@ -234,7 +266,8 @@ impl Sandbox {
                 .mysql_keyring_kmip_keyring()
                 .call_generate_key(store, data_id, auth_id, key_type, length),
         );
-        self.finish("generate", outcome).map(GuestKey::from)
+        self.finish("generate", outcome, SUSPENDED)
+            .map(GuestKey::from)
     }
 
     /// Revokes and destroys an object.
@@ -245,7 +278,7 @@ impl Sandbox {
                 .mysql_keyring_kmip_keyring()
                 .call_remove_key(store, object_id),
         );
-        self.finish("remove", outcome)
+        self.finish("remove", outcome, SUSPENDED)
     }
 
     /// The guest's session, if an instance is live.
@@ -254,6 +287,7 @@ impl Sandbox {
             return SessionStatus::default();
         };
         let _ = store.set_fuel(self.limits.fuel_per_call);
+        let _ = store.fuel_async_yield_interval(None);
         store.data_mut().budget = CallBudget::new(CallKind::Local);
         match run::to_completion(guest.mysql_keyring_kmip_keyring().call_status(store)) {
             Some(Ok(status)) => status.into(),

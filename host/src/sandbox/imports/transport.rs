@@ -5,6 +5,7 @@ use crate::sandbox::budget::MAX_OPEN_CONNECTIONS;
 use crate::sandbox::host_state::HostState;
 use crate::sandbox::types::to_wit_transport;
 use crate::sandbox::GuestConnection;
+use std::sync::atomic::Ordering;
 use wasmtime::component::Resource;
 
 impl Host for HostState {
@@ -64,12 +65,11 @@ impl HostConnection for HostState {
         conn: Resource<GuestConnection>,
     ) -> wasmtime::Result<Result<Vec<u8>, TransportError>> {
         self.charge(0)?;
-        Ok(self
-            .table
-            .get_mut(&conn)?
-            .0
-            .receive()
-            .map_err(to_wit_transport))
+        let response = self.table.get_mut(&conn)?.0.receive();
+        if response.is_ok() {
+            self.responses.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(response.map_err(to_wit_transport))
     }
 
     fn drop(&mut self, conn: Resource<GuestConnection>) -> wasmtime::Result<()> {
