@@ -7,11 +7,12 @@
 //! that what a benchmark measures is the client, not a slow server. [`Quirks`] make it
 //! behave as real servers were measured or documented to behave (tests/tests/server_quirks.rs).
 
-use crate::pki::Pki;
-use crate::ttlv::{self, en, int, st, tag, text, Item};
+use crate::pki::{ClientAuth, Pki};
+use crate::ttlv::{
+    self, aes_object, attribute, en, int, name_attribute, secret_object, st, tag, text,
+    uid_payload, Item,
+};
 use anyhow::{Context, Result};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use std::collections::{BTreeMap, HashMap};
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -19,26 +20,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 
-/// Object Type enumeration values (KMIP 1.4 section 9.1.3.2.12).
-const SYMMETRIC_KEY: u32 = 0x02;
-const SECRET_DATA: u32 = 0x07;
-/// State values (9.1.3.2.17).
-const PRE_ACTIVE: u32 = 1;
-const ACTIVE: u32 = 2;
-const DEACTIVATED: u32 = 3;
-const DESTROYED: u32 = 5;
-/// Result Reason values (9.1.3.2.29; KMIP 2.0 section 11.29 for the last two).
-const ITEM_NOT_FOUND: u32 = 0x01;
-const INVALID_MESSAGE: u32 = 0x04;
-const INVALID_FIELD: u32 = 0x07;
-const OPERATION_NOT_SUPPORTED: u32 = 0x05;
-const PERMISSION_DENIED: u32 = 0x0C;
-const KEY_FORMAT_TYPE_NOT_SUPPORTED: u32 = 0x10;
-const OBJECT_DESTROYED: u32 = 0x36;
-const WRONG_KEY_LIFECYCLE_STATE: u32 = 0x43;
-/// Key Format Type values (9.1.3.2.3).
-const RAW: u32 = 0x01;
-const TRANSPARENT_SYMMETRIC_KEY: u32 = 0x07;
+use crate::ttlv::key_format::{RAW, TRANSPARENT_SYMMETRIC_KEY};
+use crate::ttlv::object_type::{SECRET_DATA, SYMMETRIC_KEY};
+use crate::ttlv::reason::{
+    INVALID_FIELD, INVALID_MESSAGE, ITEM_NOT_FOUND, KEY_FORMAT_TYPE_NOT_SUPPORTED,
+    OBJECT_DESTROYED, OPERATION_NOT_SUPPORTED, PERMISSION_DENIED, WRONG_KEY_LIFECYCLE_STATE,
+};
+use crate::ttlv::state::{ACTIVE, DEACTIVATED, DESTROYED, PRE_ACTIVE};
 
 /// Located Items in a Locate answer (KMIP 1.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -177,26 +165,8 @@ impl FastPeer {
     pub fn start_with(quirks: Quirks) -> Result<Self> {
         let dir = tempfile::Builder::new().prefix("fast-peer-").tempdir()?;
         let pki = Pki::generate(dir.path())?;
-        let certs =
-            CertificateDer::pem_file_iter(&pki.server_cert)?.collect::<Result<Vec<_>, _>>()?;
-        let key = PrivateKeyDer::from_pem_file(&pki.server_key)?;
-        let mut roots = rustls::RootCertStore::empty();
-        for ca in CertificateDer::pem_file_iter(&pki.ca)? {
-            roots.add(ca?)?;
-        }
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         // Mutual TLS like a real KMIP server, so handshakes cost what they cost in production.
-        let clients = rustls::server::WebPkiClientVerifier::builder_with_provider(
-            roots.into(),
-            provider.clone(),
-        )
-        .build()?;
-        let config = Arc::new(
-            rustls::ServerConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()?
-                .with_client_cert_verifier(clients)
-                .with_single_cert(certs, key)?,
-        );
+        let config = pki.server_config(ClientAuth::Required)?;
         let listener = TcpListener::bind("127.0.0.1:0").context("binding the fast peer")?;
         let port = listener.local_addr()?.port();
         let shared = Arc::new(Shared {
@@ -389,25 +359,6 @@ pub fn populated_material(i: usize) -> [u8; 32] {
     material
 }
 
-/// A Raw AES Symmetric Key structure, as the keyring registers one.
-fn aes_object(material: &[u8]) -> Item {
-    st(
-        tag::SYMMETRIC_KEY,
-        vec![st(
-            tag::KEY_BLOCK,
-            vec![
-                en(tag::KEY_FORMAT_TYPE, 1),
-                st(
-                    tag::KEY_VALUE,
-                    vec![ttlv::bytes(tag::KEY_MATERIAL, material)],
-                ),
-                en(tag::CRYPTOGRAPHIC_ALGORITHM, 3),
-                int(tag::CRYPTOGRAPHIC_LENGTH, material.len() as i32 * 8),
-            ],
-        )],
-    )
-}
-
 /// The same key as a Transparent Symmetric Key (key material is a structure with Key).
 fn transparent_aes_object(raw: &Item) -> Option<Item> {
     let material = raw
@@ -423,45 +374,11 @@ fn transparent_aes_object(raw: &Item) -> Option<Item> {
                     tag::KEY_VALUE,
                     vec![st(tag::KEY_MATERIAL, vec![ttlv::bytes(tag::KEY, material)])],
                 ),
-                en(tag::CRYPTOGRAPHIC_ALGORITHM, 3),
+                en(tag::CRYPTOGRAPHIC_ALGORITHM, ttlv::algorithm::AES),
                 int(tag::CRYPTOGRAPHIC_LENGTH, material.len() as i32 * 8),
             ],
         )],
     ))
-}
-
-/// A Secret Data object of type Password, Opaque, as the keyring registers one.
-fn secret_object(material: &[u8]) -> Item {
-    st(
-        tag::SECRET_DATA,
-        vec![
-            en(tag::SECRET_DATA_TYPE, 1),
-            st(
-                tag::KEY_BLOCK,
-                vec![
-                    en(tag::KEY_FORMAT_TYPE, 2),
-                    st(
-                        tag::KEY_VALUE,
-                        vec![ttlv::bytes(tag::KEY_MATERIAL, material)],
-                    ),
-                ],
-            ),
-        ],
-    )
-}
-
-fn attribute(name: &str, value: Item) -> Item {
-    st(tag::ATTRIBUTE, vec![text(tag::ATTRIBUTE_NAME, name), value])
-}
-
-fn name_attribute(name: &str) -> Item {
-    attribute(
-        "Name",
-        st(
-            tag::ATTRIBUTE_VALUE,
-            vec![text(tag::NAME_VALUE, name), en(tag::NAME_TYPE, 1)],
-        ),
-    )
 }
 
 /// The Register template attributes of an owner-less AES key.
@@ -622,10 +539,6 @@ fn not_found(quirks: &Quirks) -> (u32, &'static str) {
     )
 }
 
-fn uid_payload(uid: String) -> Vec<Item> {
-    vec![text(tag::UNIQUE_IDENTIFIER, &uid)]
-}
-
 /// Destroys an object as the server's Destroy does: gone, or kept with its metadata.
 fn destroy(objects: &mut Objects, key: u64, quirks: &Quirks) -> bool {
     if quirks.keep_destroyed {
@@ -685,7 +598,7 @@ fn operate(op: u32, payload: &Item, shared: &Shared) -> Outcome {
                     PRE_ACTIVE
                 },
             });
-            Ok(uid_payload(uid))
+            Ok(uid_payload(&uid))
         }
         o::ACTIVATE | o::REVOKE => {
             let (uid, key) = uid_of(payload, quirks)?;
@@ -703,7 +616,7 @@ fn operate(op: u32, payload: &Item, shared: &Shared) -> Outcome {
             } else {
                 object.state = DEACTIVATED;
             }
-            Ok(uid_payload(uid))
+            Ok(uid_payload(&uid))
         }
         o::DESTROY => {
             let (uid, key) = uid_of(payload, quirks)?;
@@ -719,7 +632,7 @@ fn operate(op: u32, payload: &Item, shared: &Shared) -> Outcome {
             if !destroy(&mut objects, key, quirks) {
                 return Err(not_found(quirks));
             }
-            Ok(uid_payload(uid))
+            Ok(uid_payload(&uid))
         }
         o::LOCATE => locate(payload, shared),
         o::GET => {
@@ -763,7 +676,7 @@ fn operate(op: u32, payload: &Item, shared: &Shared) -> Outcome {
                 .collect();
             let state = attribute("State", en(tag::ATTRIBUTE_VALUE, object.state));
             let state = (!quirks.omit_state).then_some(&state);
-            let mut answer = uid_payload(uid);
+            let mut answer = uid_payload(&uid);
             answer.extend(
                 object
                     .attributes

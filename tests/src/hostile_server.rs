@@ -2,10 +2,8 @@
 //! the test PKI, then one misbehaviour per connection. Bounded: it serves at most a few
 //! connections, stops when dropped, and every wait has a limit.
 
-use crate::pki::Pki;
+use crate::pki::{ClientAuth, Pki};
 use anyhow::Result;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -44,16 +42,7 @@ const LIFETIME: Duration = Duration::from_secs(60);
 impl HostileServer {
     /// Starts serving `misbehaviour` with the PKI's server certificate.
     pub fn start(pki: &Pki, misbehaviour: Misbehaviour) -> Result<Self> {
-        let certs =
-            CertificateDer::pem_file_iter(&pki.server_cert)?.collect::<Result<Vec<_>, _>>()?;
-        let key = PrivateKeyDer::from_pem_file(&pki.server_key)?;
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let config = Arc::new(
-            rustls::ServerConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()?
-                .with_no_client_auth()
-                .with_single_cert(certs, key)?,
-        );
+        let config = pki.server_config(ClientAuth::None)?;
         let listener = TcpListener::bind("127.0.0.1:0")?;
         listener.set_nonblocking(true)?;
         let port = listener.local_addr()?.port();

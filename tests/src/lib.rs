@@ -20,6 +20,9 @@ pub mod pki;
 pub mod pykmip;
 pub mod raw_guest;
 pub mod servers;
+// The TTLV test codec lives with the guest core, whose native tests use it without
+// building wasmtime; the harness's scripted peers share the same file.
+#[path = "../../guest/core/tests/common/ttlv.rs"]
 pub mod ttlv;
 
 use component_keyring_kmip::Runtime;

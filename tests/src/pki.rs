@@ -149,3 +149,47 @@ impl Pki {
         })
     }
 }
+
+/// Who a test TLS server lets in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// Any client (a misbehaving server does not care who calls).
+    None,
+    /// Clients with a certificate from this PKI's CA, as a real KMIP server requires.
+    Required,
+}
+
+impl Pki {
+    /// A rustls server configuration with this PKI's server certificate: the one setup of
+    /// the harness's TLS servers (the fast peer, the hostile server).
+    pub fn server_config(
+        &self,
+        clients: ClientAuth,
+    ) -> Result<std::sync::Arc<rustls::ServerConfig>> {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        use std::sync::Arc;
+        let certs =
+            CertificateDer::pem_file_iter(&self.server_cert)?.collect::<Result<Vec<_>, _>>()?;
+        let key = PrivateKeyDer::from_pem_file(&self.server_key)?;
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()?;
+        let builder = match clients {
+            ClientAuth::None => builder.with_no_client_auth(),
+            ClientAuth::Required => {
+                let mut roots = rustls::RootCertStore::empty();
+                for ca in CertificateDer::pem_file_iter(&self.ca)? {
+                    roots.add(ca?)?;
+                }
+                let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                    roots.into(),
+                    provider,
+                )
+                .build()?;
+                builder.with_client_cert_verifier(verifier)
+            }
+        };
+        Ok(Arc::new(builder.with_single_cert(certs, key)?))
+    }
+}

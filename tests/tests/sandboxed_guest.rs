@@ -11,9 +11,7 @@ use kmip_keyring_tests::runtime;
 use kmip_keyring_tests::ttlv::{self, *};
 use std::sync::Arc;
 
-const PERMISSION_DENIED: u32 = 0x0C;
-const ITEM_NOT_FOUND: u32 = 0x01;
-const OPERATION_NOT_SUPPORTED: u32 = 0x05;
+use ttlv::reason::{ITEM_NOT_FOUND, OPERATION_NOT_SUPPORTED, PERMISSION_DENIED};
 
 fn sandbox(peer: &ScriptedPeer, group: Option<&str>) -> (Sandbox, Arc<MemoryLog>) {
     let log = MemoryLog::shared();
@@ -39,23 +37,6 @@ fn kmip14_peer() -> ScriptedPeer {
     peer
 }
 
-/// The answer to a load's first request, one Locate per object type in one message,
-/// finding nothing.
-fn both_locates_empty(minor: i32) -> Vec<u8> {
-    response(
-        1,
-        minor,
-        vec![
-            success(op::LOCATE, Some(0), vec![]),
-            success(op::LOCATE, Some(1), vec![]),
-        ],
-    )
-}
-
-fn uid_payload(uid: &str) -> Vec<Item> {
-    vec![text(tag::UNIQUE_IDENTIFIER, uid)]
-}
-
 fn attr<'a>(list: &'a [(String, Item)], name: &str) -> &'a Item {
     &list
         .iter()
@@ -74,7 +55,7 @@ fn guest_error(result: Result<impl std::fmt::Debug, SandboxError>) -> KeyringErr
 #[test]
 fn discover_versions_is_the_first_request_and_1_4_is_chosen() {
     let peer = kmip14_peer();
-    peer.respond(both_locates_empty(4));
+    peer.respond(empty_locates(4));
     let (mut sb, _) = sandbox(&peer, None);
     assert!(sb.load_all().unwrap().is_empty());
     let requests = peer.requests();
@@ -251,48 +232,14 @@ fn store_secret_registers_password_secret_data_without_owner_or_group() {
 }
 
 fn symmetric_get(uid: &str, id: u32, key: &[u8]) -> Item {
-    success(
-        op::GET,
-        Some(id),
-        vec![
-            en(tag::OBJECT_TYPE, 2),
-            text(tag::UNIQUE_IDENTIFIER, uid),
-            st(
-                tag::SYMMETRIC_KEY,
-                vec![st(
-                    tag::KEY_BLOCK,
-                    vec![
-                        en(tag::KEY_FORMAT_TYPE, 1),
-                        st(tag::KEY_VALUE, vec![bytes(tag::KEY_MATERIAL, key)]),
-                        en(tag::CRYPTOGRAPHIC_ALGORITHM, 3),
-                        int(tag::CRYPTOGRAPHIC_LENGTH, key.len() as i32 * 8),
-                    ],
-                )],
-            ),
-        ],
-    )
+    success(op::GET, Some(id), aes_get_payload(uid, key))
 }
 
 fn named_attributes(uid: &str, id: u32, name: &str, owner: Option<&str>) -> Item {
     let mut payload = vec![
         text(tag::UNIQUE_IDENTIFIER, uid),
-        st(
-            tag::ATTRIBUTE,
-            vec![
-                text(tag::ATTRIBUTE_NAME, "Name"),
-                st(
-                    tag::ATTRIBUTE_VALUE,
-                    vec![text(tag::NAME_VALUE, name), en(tag::NAME_TYPE, 1)],
-                ),
-            ],
-        ),
-        st(
-            tag::ATTRIBUTE,
-            vec![
-                text(tag::ATTRIBUTE_NAME, "State"),
-                en(tag::ATTRIBUTE_VALUE, 2),
-            ],
-        ),
+        name_attribute(name),
+        state_attribute(ttlv::state::ACTIVE),
     ];
     if let Some(owner) = owner {
         payload.push(st(
@@ -650,7 +597,7 @@ fn a_server_without_discover_versions_is_spoken_to_in_kmip_1_0() {
             "",
         )],
     ));
-    peer.respond(both_locates_empty(0));
+    peer.respond(empty_locates(0));
     let (mut sb, _) = sandbox(&peer, None);
     sb.load_all().unwrap();
     let (_, locate) = &request_items(&peer.requests()[1]).unwrap()[0];
@@ -691,7 +638,7 @@ fn garbage_and_mismatched_answers_are_malformed_responses_not_traps() {
     ));
     // The instance is intact: a good exchange works afterwards.
     peer.respond(discover_versions_response(&[(1, 4)]));
-    peer.respond(both_locates_empty(4));
+    peer.respond(empty_locates(4));
     assert!(sb.load_all().unwrap().is_empty());
 }
 

@@ -122,13 +122,7 @@ fn fortanix_looks_a_name_up_before_registering() {
     // The Name exists on a live object: the keyring says so and does not Register.
     peer.respond(response(1, 4, vec![success(op::LOCATE, None, ids(&["7"]))]));
     let mut state = ids(&["7"]);
-    state.push(st(
-        tag::ATTRIBUTE,
-        vec![
-            text(tag::ATTRIBUTE_NAME, "State"),
-            en(tag::ATTRIBUTE_VALUE, 2),
-        ],
-    ));
+    state.push(state_attribute(state::ACTIVE));
     peer.respond(response(
         1,
         4,

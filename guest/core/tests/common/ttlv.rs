@@ -300,6 +300,130 @@ pub mod op {
     pub const DISCOVER_VERSIONS: u32 = 0x1E;
 }
 
+/// Object Type values (KMIP 1.4 section 9.1.3.2.12).
+#[allow(missing_docs)]
+pub mod object_type {
+    pub const SYMMETRIC_KEY: u32 = 0x02;
+    pub const SECRET_DATA: u32 = 0x07;
+}
+
+/// State values (9.1.3.2.17).
+#[allow(missing_docs)]
+pub mod state {
+    pub const PRE_ACTIVE: u32 = 1;
+    pub const ACTIVE: u32 = 2;
+    pub const DEACTIVATED: u32 = 3;
+    pub const DESTROYED: u32 = 5;
+}
+
+/// Result Reason values (9.1.3.2.29; KMIP 2.0 section 11.29 for the last two).
+#[allow(missing_docs)]
+pub mod reason {
+    pub const ITEM_NOT_FOUND: u32 = 0x01;
+    pub const INVALID_MESSAGE: u32 = 0x04;
+    pub const OPERATION_NOT_SUPPORTED: u32 = 0x05;
+    pub const INVALID_FIELD: u32 = 0x07;
+    pub const PERMISSION_DENIED: u32 = 0x0C;
+    pub const KEY_FORMAT_TYPE_NOT_SUPPORTED: u32 = 0x10;
+    pub const OBJECT_DESTROYED: u32 = 0x36;
+    pub const WRONG_KEY_LIFECYCLE_STATE: u32 = 0x43;
+}
+
+/// Key Format Type values (9.1.3.2.3).
+#[allow(missing_docs)]
+pub mod key_format {
+    pub const RAW: u32 = 0x01;
+    pub const OPAQUE: u32 = 0x02;
+    pub const TRANSPARENT_SYMMETRIC_KEY: u32 = 0x07;
+}
+
+/// Cryptographic Algorithm values (9.1.3.2.13).
+#[allow(missing_docs)]
+pub mod algorithm {
+    pub const AES: u32 = 0x03;
+}
+
+/// The payload that names one object: its Unique Identifier.
+pub fn uid_payload(uid: &str) -> Vec<Item> {
+    vec![text(tag::UNIQUE_IDENTIFIER, uid)]
+}
+
+/// The answer to a load's first request, one Locate per object type in one message,
+/// finding nothing.
+pub fn empty_locates(minor: i32) -> Vec<u8> {
+    response(
+        1,
+        minor,
+        vec![
+            success(op::LOCATE, Some(0), vec![]),
+            success(op::LOCATE, Some(1), vec![]),
+        ],
+    )
+}
+
+/// A Raw AES Symmetric Key structure, as the keyring registers one.
+pub fn aes_object(material: &[u8]) -> Item {
+    st(
+        tag::SYMMETRIC_KEY,
+        vec![st(
+            tag::KEY_BLOCK,
+            vec![
+                en(tag::KEY_FORMAT_TYPE, key_format::RAW),
+                st(tag::KEY_VALUE, vec![bytes(tag::KEY_MATERIAL, material)]),
+                en(tag::CRYPTOGRAPHIC_ALGORITHM, algorithm::AES),
+                int(tag::CRYPTOGRAPHIC_LENGTH, material.len() as i32 * 8),
+            ],
+        )],
+    )
+}
+
+/// A Secret Data object of type Password, Opaque, as the keyring registers one.
+pub fn secret_object(material: &[u8]) -> Item {
+    st(
+        tag::SECRET_DATA,
+        vec![
+            en(tag::SECRET_DATA_TYPE, 1),
+            st(
+                tag::KEY_BLOCK,
+                vec![
+                    en(tag::KEY_FORMAT_TYPE, key_format::OPAQUE),
+                    st(tag::KEY_VALUE, vec![bytes(tag::KEY_MATERIAL, material)]),
+                ],
+            ),
+        ],
+    )
+}
+
+/// The Get payload of an AES key: Object Type, Unique Identifier, the key.
+pub fn aes_get_payload(uid: &str, material: &[u8]) -> Vec<Item> {
+    vec![
+        en(tag::OBJECT_TYPE, object_type::SYMMETRIC_KEY),
+        text(tag::UNIQUE_IDENTIFIER, uid),
+        aes_object(material),
+    ]
+}
+
+/// One named attribute.
+pub fn attribute(name: &str, value: Item) -> Item {
+    st(tag::ATTRIBUTE, vec![text(tag::ATTRIBUTE_NAME, name), value])
+}
+
+/// A Name attribute (Uninterpreted Text String).
+pub fn name_attribute(name: &str) -> Item {
+    attribute(
+        "Name",
+        st(
+            tag::ATTRIBUTE_VALUE,
+            vec![text(tag::NAME_VALUE, name), en(tag::NAME_TYPE, 1)],
+        ),
+    )
+}
+
+/// A State attribute.
+pub fn state_attribute(value: u32) -> Item {
+    attribute("State", en(tag::ATTRIBUTE_VALUE, value))
+}
+
 /// A response message with the given batch items, KMIP `major.minor`.
 pub fn response(major: i32, minor: i32, items: Vec<Item>) -> Vec<u8> {
     let header = st(

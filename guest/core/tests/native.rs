@@ -1,12 +1,14 @@
 //! The guest's keyring logic as a plain native library, over an in-memory Platform:
-//! connection reuse, reconnection, and which requests may be retried.
+//! connection reuse, reconnection, and which requests may be retried. Runs with the core
+//! alone: no wasm toolchain, no wasmtime.
 
 use kmip_keyring_core::keyring::LoadStrategy;
 use kmip_keyring_core::{
     Connection, KeyringError, KeyringLogic, LogLevel, Platform, Settings, TransportError,
     VendorProfile,
 };
-use kmip_keyring_tests::ttlv::*;
+mod common;
+use common::ttlv::*;
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
@@ -15,8 +17,8 @@ use std::rc::Rc;
 fn settings() -> Settings {
     Settings {
         object_group: None,
-        locate_page_size: kmip_keyring_config::DEFAULT_LOCATE_PAGE_SIZE,
-        fetch_batch_size: kmip_keyring_config::FETCH_BATCH_SIZE,
+        locate_page_size: kmip_keyring_rules::DEFAULT_LOCATE_PAGE_SIZE,
+        fetch_batch_size: kmip_keyring_rules::FETCH_BATCH_SIZE,
         strategy: LoadStrategy::Batched,
     }
 }
@@ -101,23 +103,11 @@ fn empty_locate() -> Vec<u8> {
     response(1, 4, vec![success(op::LOCATE, None, vec![])])
 }
 
-/// The answer to a load's first request: one Locate per object type, in one message.
-fn empty_locates() -> Vec<u8> {
-    response(
-        1,
-        4,
-        vec![
-            success(op::LOCATE, Some(0), vec![]),
-            success(op::LOCATE, Some(1), vec![]),
-        ],
-    )
-}
-
 #[test]
 fn one_connection_serves_many_operations() {
     let (mut logic, platform) = keyring();
     platform.respond(discover_versions_response(&[(1, 4)]));
-    platform.respond(empty_locates());
+    platform.respond(empty_locates(4));
     logic.load_all().unwrap();
     for uid in ["1", "2"] {
         platform.respond(response(
@@ -161,7 +151,7 @@ fn one_connection_serves_many_operations() {
 fn a_broken_reused_connection_is_reopened_and_a_read_retried_once() {
     let (mut logic, platform) = keyring();
     platform.respond(discover_versions_response(&[(1, 4)]));
-    platform.respond(empty_locates());
+    platform.respond(empty_locates(4));
     logic.load_all().unwrap();
     // The server dropped the idle connection: the next Locate fails, is retried on a
     // fresh connection (with a new Discover Versions) and succeeds.
@@ -199,7 +189,7 @@ fn registers(platform: &MemoryPlatform) -> usize {
 fn a_register_whose_answer_was_lost_is_sent_once_more_on_a_fresh_connection() {
     let (mut logic, platform) = keyring();
     platform.respond(discover_versions_response(&[(1, 4)]));
-    platform.respond(empty_locates());
+    platform.respond(empty_locates(4));
     logic.load_all().unwrap();
     platform.fail(TransportError::Timeout("receiving".into()));
     // The second attempt, on a new connection (the next server, in production).
@@ -231,7 +221,7 @@ fn a_register_whose_answer_was_lost_is_sent_once_more_on_a_fresh_connection() {
 fn with_unique_names_a_lost_register_is_never_resent() {
     let (mut logic, platform) = keyring_with(kmip_keyring_core::vendor::FORTANIX);
     platform.respond(discover_versions_response(&[(1, 4)]));
-    platform.respond(empty_locates());
+    platform.respond(empty_locates(4));
     logic.load_all().unwrap();
     // Fortanix locates the name first, then registers.
     platform.respond(empty_locate());
@@ -290,48 +280,15 @@ fn object_items(uid: &str, first: Option<u32>) -> [Item; 2] {
     let get = success(
         op::GET,
         first.map(|i| i + 1),
-        vec![
-            en(tag::OBJECT_TYPE, 2),
-            text(tag::UNIQUE_IDENTIFIER, uid),
-            st(
-                tag::SYMMETRIC_KEY,
-                vec![st(
-                    tag::KEY_BLOCK,
-                    vec![
-                        en(tag::KEY_FORMAT_TYPE, 1),
-                        st(tag::KEY_VALUE, vec![bytes(tag::KEY_MATERIAL, &[7; 32])]),
-                        en(tag::CRYPTOGRAPHIC_ALGORITHM, 3),
-                        int(tag::CRYPTOGRAPHIC_LENGTH, 256),
-                    ],
-                )],
-            ),
-        ],
+        aes_get_payload(uid, &[7; 32]),
     );
     let attributes = success(
         op::GET_ATTRIBUTES,
         first,
         vec![
             text(tag::UNIQUE_IDENTIFIER, uid),
-            st(
-                tag::ATTRIBUTE,
-                vec![
-                    text(tag::ATTRIBUTE_NAME, "Name"),
-                    st(
-                        tag::ATTRIBUTE_VALUE,
-                        vec![
-                            text(tag::NAME_VALUE, &format!("key-{uid}")),
-                            en(tag::NAME_TYPE, 1),
-                        ],
-                    ),
-                ],
-            ),
-            st(
-                tag::ATTRIBUTE,
-                vec![
-                    text(tag::ATTRIBUTE_NAME, "State"),
-                    en(tag::ATTRIBUTE_VALUE, 2),
-                ],
-            ),
+            name_attribute(&format!("key-{uid}")),
+            state_attribute(state::ACTIVE),
         ],
     );
     [attributes, get]
