@@ -14,6 +14,20 @@ pub const DEFAULT_LOCATE_PAGE_SIZE: u32 = 1_000;
 /// Objects (a Get and a Get Attributes each) per batched request message of a load.
 pub const FETCH_BATCH_SIZE: u32 = 100;
 
+/// The most request messages a load of `aes` AES and `secret` SECRET keys sends to a
+/// server that answers Locate pages of `page` identifiers in full (the README's bound,
+/// guest/core/src/keyring/load.rs): one Discover Versions; ⌈(N_max − 1) / (P − 1)⌉ + 1
+/// Locate rounds, N_max being the more numerous type (each round asks for both types in
+/// one message, pages overlap by one, and the round that brings nothing new ends it); one
+/// fetch message per [`FETCH_BATCH_SIZE`] keys of either type.
+pub fn load_message_bound(aes: usize, secret: usize, page: u32) -> u64 {
+    let page = (page as usize).max(2);
+    let n_max = aes.max(secret);
+    let locate_rounds = n_max.saturating_sub(1).div_ceil(page - 1) + 1;
+    let fetches = (aes + secret).div_ceil(FETCH_BATCH_SIZE as usize);
+    (1 + locate_rounds + fetches) as u64
+}
+
 /// The key types this keyring stores, as MySQL names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyType {

@@ -136,6 +136,8 @@ struct Shared {
     quirks: Quirks,
     /// Locate requests answered so far.
     locates: AtomicU64,
+    /// Request messages answered so far.
+    messages: AtomicU64,
     objects: RwLock<Objects>,
     stop: AtomicBool,
     /// Sockets of live connections, so dropping the server can end their threads.
@@ -335,6 +337,11 @@ impl FastPeer {
     pub fn connections(&self) -> u64 {
         self.shared.connections.load(Ordering::Relaxed)
     }
+
+    /// How many request messages it has answered.
+    pub fn messages(&self) -> u64 {
+        self.shared.messages.load(Ordering::Relaxed)
+    }
 }
 
 impl Drop for FastPeer {
@@ -437,6 +444,7 @@ fn serve(socket: TcpStream, config: Arc<rustls::ServerConfig>, shared: &Shared) 
         message.resize(8 + len, 0);
         tls.read_exact(&mut message[8..])?;
         let answer = respond(&message, shared)?;
+        shared.messages.fetch_add(1, Ordering::Relaxed);
         tls.write_all(&answer)?;
         tls.flush()?;
     }

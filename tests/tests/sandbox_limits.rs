@@ -278,7 +278,7 @@ fn a_result_that_points_many_times_at_the_same_bytes_is_not_copied() -> Result<(
 }
 
 #[test]
-fn a_load_of_100_000_mixed_keys_fits_the_default_limits() -> Result<()> {
+fn a_load_of_100_000_mixed_keys_fits_the_default_limits_within_the_message_bound() -> Result<()> {
     // The limits stop a guest that misbehaves, not a large keyring: 100 000 keys, half
     // AES and half SECRET, load with the default memory, fuel and host budgets.
     const N: usize = 100_000;
@@ -294,9 +294,18 @@ fn a_load_of_100_000_mixed_keys_fits_the_default_limits() -> Result<()> {
         Limits::default(),
         "the defaults are under test"
     );
+    let before = peer.messages();
     let (keyring, log) = load(config, runtime());
     let keyring = keyring.map_err(|e| anyhow::anyhow!("{e}: {:?}", log.lines()))?;
     assert_eq!(keyring.len(), N);
+    // The README's bound on a load's messages holds for a mix at this size.
+    let sent = peer.messages() - before;
+    let bound = kmip_keyring_rules::load_message_bound(
+        N.div_ceil(2),
+        N / 2,
+        kmip_keyring_rules::DEFAULT_LOCATE_PAGE_SIZE,
+    );
+    assert!(sent <= bound, "{sent} request messages, bound {bound}");
     let secret = keyring
         .fetch("big-99999", "")
         .expect("the last key is cached");

@@ -4,7 +4,7 @@ use crate::servers::{Servers, COSMIAN, COSMIAN_GROUP, KEY_PREFIX};
 use crate::target::{fill, fill_once, Fill, Path3, Target};
 use crate::Options;
 use anyhow::{bail, ensure, Result};
-use component_keyring_kmip::config::{DEFAULT_LOCATE_PAGE_SIZE, FETCH_BATCH_SIZE};
+use component_keyring_kmip::config::DEFAULT_LOCATE_PAGE_SIZE;
 use component_keyring_kmip::Runtime;
 use kmip_keyring_core::keyring::LoadStrategy;
 use kmip_keyring_tests::cosmian::Cosmian;
@@ -53,16 +53,10 @@ impl Mix {
     }
 }
 
-/// The README's bound on the request messages of a load of `mix` from a server that
-/// answers Locate pages of P in full (guest/core/src/keyring/load.rs): one Discover
-/// Versions, ⌈(N_max − 1) / (P − 1)⌉ + 1 Locate rounds for N_max keys of the more numerous
-/// type, and one fetch message per [`FETCH_BATCH_SIZE`] keys of either type.
+/// The README's bound on the request messages of a load of `mix` at the default page size
+/// ([`kmip_keyring_rules::load_message_bound`]).
 pub fn message_bound(mix: Mix) -> u64 {
-    let page = DEFAULT_LOCATE_PAGE_SIZE as usize;
-    let n_max = mix.aes.max(mix.secret);
-    let locate_rounds = n_max.saturating_sub(1).div_ceil(page - 1) + 1;
-    let fetches = (mix.aes + mix.secret).div_ceil(FETCH_BATCH_SIZE as usize);
-    (1 + locate_rounds + fetches) as u64
+    kmip_keyring_rules::load_message_bound(mix.aes, mix.secret, DEFAULT_LOCATE_PAGE_SIZE)
 }
 
 /// One fill, from one server at one latency, three ways.
