@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
 # Checks that the layers point one way: the broker, the configuration, the shared rules and
-# the guest core build without wasmtime (the command-line tool and the native tests use them
-# alone), and the WIT-generated bindings are used only inside host/src/sandbox.
+# the guest core build without wasmtime, and so does the command-line tool that uses them, and the WIT-generated bindings are used only inside host/src/sandbox.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 status=0
-for crate in kmip-keyring-rules kmip-keyring-config kmip-keyring-broker kmip-keyring-core; do
+for crate in kmip-keyring-rules kmip-keyring-config kmip-keyring-broker kmip-keyring-core keyring-kmip; do
     if cargo tree --locked -p "$crate" -e normal,build --prefix none | grep -qE '^wasmtime(-[a-z-]+)? '; then
         echo "layers: $crate depends on wasmtime:" >&2
         cargo tree --locked -p "$crate" -e normal,build -i wasmtime >&2 || true
@@ -19,6 +18,6 @@ if outside=$(grep -rn --include='*.rs' -E 'sandbox::bindings|bindings::(keyring|
     status=1
 fi
 if ((status == 0)); then
-    echo "layers: rules, config, broker and guest core build without wasmtime; WIT bindings stay in the sandbox"
+    echo "layers: rules, config, broker, guest core and keyring-kmip build without wasmtime; WIT bindings stay in the sandbox"
 fi
 exit "$status"

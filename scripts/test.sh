@@ -8,7 +8,7 @@ scripts/setup.sh
 scripts/build-guest.sh
 cargo fmt --all -- --check
 scripts/check-layers.sh
-cargo build --release --locked -p component-keyring-kmip
+cargo build --release --locked -p component-keyring-kmip -p keyring-kmip
 cargo clippy --release --locked -p kmip-keyring-guest -p kmip-keyring-hostile-guest -p kmip-keyring-wrong-world-guest --target wasm32-wasip2 -- -D warnings
 cargo clippy --release --locked --all-targets -- -D warnings
 log=$(mktemp)

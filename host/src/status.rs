@@ -1,7 +1,8 @@
 //! The rows of `performance_schema.keyring_component_status`: Percona's names in Percona's
-//! order, then ours (guest, protocol version, server in use).
+//! order, then ours (guest, protocol version, server in use, then health: the last
+//! exchange, the last error, operations and failures since the keyring loaded).
 
-use crate::keyring::Keyring;
+use crate::keyring::{utc, Keyring};
 
 /// Shown for configuration values before any successful load, as Percona does.
 pub const NOT_APPLICABLE: &str = "<NOT APPLICABLE>";
@@ -13,7 +14,7 @@ type Row = (&'static str, fn(&Keyring) -> String);
 
 /// The rows after the component's own, in order: each name with how it reads the loaded
 /// keyring. With no keyring loaded every one shows [`NOT_APPLICABLE`], from this same list.
-const KEYRING_ROWS: [Row; 15] = [
+const KEYRING_ROWS: [Row; 19] = [
     ("Server_addr", |k| server_addr(k.config())),
     ("Server_port", |k| server_port(k.config())),
     ("Client_ca", |k| {
@@ -53,6 +54,22 @@ const KEYRING_ROWS: [Row; 15] = [
     }),
     ("Kmip_server_in_use", |k| {
         k.session().server.unwrap_or_else(|| NOT_APPLICABLE.into())
+    }),
+    // Health: what the component already saw, so reading the rows stays network-free.
+    ("Kmip_last_exchange", |k| {
+        k.last_exchange().map_or_else(
+            || "<NONE>".into(),
+            |(at, server)| format!("{} with {server}", utc(at)),
+        )
+    }),
+    ("Kmip_last_error", |k| {
+        k.activity()
+            .last_failure()
+            .map_or_else(|| "<NONE>".into(), |(at, why)| format!("{} {why}", utc(at)))
+    }),
+    ("Kmip_operations", |k| k.activity().operations().to_string()),
+    ("Kmip_operation_failures", |k| {
+        k.activity().failures().to_string()
     }),
 ];
 

@@ -510,6 +510,24 @@ fn key_server_outages_never_take_mysqld_down() -> Result<()> {
                     "the error log names server {port}:\n{log}"
                 );
             }
+            // The health rows say what happened, without touching the network.
+            let failures: u64 = status_value(&db, "Kmip_operation_failures")?.parse()?;
+            let operations: u64 = status_value(&db, "Kmip_operations")?.parse()?;
+            assert!(
+                failures >= 1 && operations > failures,
+                "{operations} operations, {failures} failed"
+            );
+            let last_error = status_value(&db, "Kmip_last_error")?;
+            assert!(
+                last_error.contains(" UTC ")
+                    && last_error.contains(&format!("127.0.0.1:{}: refused", first.port)),
+                "Kmip_last_error names the time and the server: {last_error}"
+            );
+            let last_exchange = status_value(&db, "Kmip_last_exchange")?;
+            assert!(
+                last_exchange.ends_with(&format!(" UTC with 127.0.0.1:{}", first.port)),
+                "the last answer came from the first server before the outage: {last_exchange}"
+            );
             // RELOAD with every server down keeps the old state serving.
             db.refuses("ALTER INSTANCE RELOAD KEYRING", RELOAD_FAILED)?;
             assert_eq!(status_value(&db, "Component_status")?, "Active");

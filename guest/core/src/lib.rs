@@ -19,6 +19,6 @@ pub mod vendor;
 
 pub use error::{KeyringError, ServerFailure};
 pub use key_type::KeyType;
-pub use keyring::{KeyEntry, KeyringLogic, SessionStatus, Settings};
+pub use keyring::{KeyEntry, KeyringLogic, ObjectSummary, SessionStatus, Settings};
 pub use platform::{Connection, LogLevel, Platform, TransportError};
 pub use vendor::VendorProfile;

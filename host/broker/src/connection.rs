@@ -22,6 +22,8 @@ const STRUCTURE: u8 = 0x01;
 pub(super) struct Shared {
     /// The rustls client configuration.
     pub(super) tls: Arc<rustls::ClientConfig>,
+    /// Its server-certificate verifier, which remembers what each server presented.
+    pub(super) verifier: Arc<super::verifier::RelaxedVerifier>,
     /// `kmip_timeout_ms`: one deadline for connect plus handshake, one for each request
     /// and its response.
     pub(super) timeout: Duration,
@@ -163,7 +165,8 @@ impl BrokeredConnection {
                     super::handshake_failure::describe(
                         &e,
                         &self.stream.conn,
-                        &self.shared.server_ca
+                        &self.shared.server_ca,
+                        self.shared.verifier.presented(&self.server.host),
                     )
                 )));
             }

@@ -3,11 +3,17 @@
 //! another key type (HashiCorp Vault's KMIP engine defaults to ECDSA P-521) or a server
 //! restricted to cipher suites rustls does not implement is recognised as such.
 
+use rustls::pki_types::CertificateDer;
 use rustls::{AlertDescription, ClientConnection, Error};
 
 /// Why the handshake failed, in one clause that follows the server's name.
-pub(super) fn describe(error: &Error, conn: &ClientConnection, server_ca: &str) -> String {
-    let presented = presented_certificate(conn)
+pub(super) fn describe(
+    error: &Error,
+    conn: &ClientConnection,
+    server_ca: &str,
+    recorded: Option<CertificateDer<'static>>,
+) -> String {
+    let presented = presented_certificate(conn, recorded)
         .map(|c| format!("; the server presented {c}"))
         .unwrap_or_default();
     match error {
@@ -65,15 +71,18 @@ fn offer() -> String {
     )
 }
 
-/// The server's end-entity certificate, if it was received: subject and key type.
-fn presented_certificate(conn: &ClientConnection) -> Option<String> {
-    let cert = conn.peer_certificates()?.first()?;
-    let (_, parsed) = x509_parser::parse_x509_certificate(cert.as_ref()).ok()?;
-    Some(format!(
-        "a certificate for \"{}\" with a {} key",
-        parsed.subject(),
-        key_type(&parsed)
-    ))
+/// The server's end-entity certificate, if it was received: subject, names, issuer,
+/// validity and key type.
+fn presented_certificate(
+    conn: &ClientConnection,
+    recorded: Option<CertificateDer<'static>>,
+) -> Option<String> {
+    let cert = match conn.peer_certificates().and_then(|c| c.first()) {
+        Some(cert) => cert.clone().into_owned(),
+        None => recorded?,
+    };
+    let info = crate::CertificateInfo::from_der(&cert)?;
+    Some(format!("a certificate for {}", info.summary()))
 }
 
 /// "ECDSA P-521", "RSA 2048", ... from a certificate's public key.

@@ -3,7 +3,7 @@
 
 use crate::TransportError;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 /// First wait before a failed server is dialled again; doubled per further failure.
 const BACKOFF_FIRST: Duration = Duration::from_millis(500);
@@ -32,6 +32,8 @@ struct Budget {
 struct State {
     servers: Vec<ServerHealth>,
     budget: Option<Budget>,
+    /// When a server last answered, and which.
+    last_answer: Option<(SystemTime, usize)>,
 }
 
 /// How a call's time budget behaves.
@@ -77,6 +79,7 @@ impl Health {
             state: Mutex::new(State {
                 servers,
                 budget: None,
+                last_answer: None,
             }),
         }
     }
@@ -161,11 +164,18 @@ impl Health {
             server.consecutive_failures = 0;
             server.retry_after = None;
         }
+        state.last_answer = Some((SystemTime::now(), index));
         if let Some(budget) = state.budget.as_mut() {
             if budget.renew_on_progress {
                 budget.deadline = Instant::now() + budget.length;
             }
         }
+    }
+
+    /// When a server last answered a request, and which ("host:port").
+    pub fn last_answer(&self) -> Option<(SystemTime, String)> {
+        let (at, index) = self.state().last_answer?;
+        Some((at, self.endpoints.get(index)?.clone()))
     }
 
     /// Every server that failed during the current call, with why, in configuration order.

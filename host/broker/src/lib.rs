@@ -5,6 +5,7 @@
 
 #![forbid(unsafe_code)]
 
+mod certificate;
 mod connection;
 mod dialer;
 mod error;
@@ -14,6 +15,7 @@ mod p521;
 mod tls;
 mod verifier;
 
+pub use certificate::CertificateInfo;
 pub use connection::BrokeredConnection;
 pub use dialer::{Channel, Dialer};
 pub use error::TransportError;
@@ -42,10 +44,12 @@ impl Broker {
     /// bad certificate is reported at load time with the file and field it came from.
     pub fn from_config(config: &Config) -> Result<Self, TlsSetupError> {
         let health = Health::new(config.servers.iter().map(ToString::to_string).collect());
+        let (tls, verifier) = tls::client_setup(config)?;
         Ok(Self {
             servers: config.servers.clone().into(),
             shared: Arc::new(Shared {
-                tls: client_config(config)?,
+                tls,
+                verifier,
                 timeout: config.timeout,
                 max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
                 health: Arc::new(health),

@@ -118,7 +118,9 @@ pub fn key_file_warning(key_file: &Path) -> Option<String> {
 
 /// Builds the client configuration from `client_ca` (the client certificate chain),
 /// `client_key` and `server_ca`.
-pub fn client_config(config: &Config) -> Result<Arc<rustls::ClientConfig>, TlsSetupError> {
+pub(crate) fn client_setup(
+    config: &Config,
+) -> Result<(Arc<rustls::ClientConfig>, Arc<RelaxedVerifier>), TlsSetupError> {
     let chain = certificates("client_ca", &config.client_cert)?;
     let key = PrivateKeyDer::from_pem_file(&config.client_key).map_err(|e| match e {
         rustls::pki_types::pem::Error::NoItemsFound => pem_error(
@@ -138,15 +140,15 @@ pub fn client_config(config: &Config) -> Result<Arc<rustls::ClientConfig>, TlsSe
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
         .map_err(|e| TlsSetupError::Rejected(e.to_string()))?;
-    let builder = if config.verification.peer && config.verification.hostname {
-        builder.with_root_certificates(roots)
-    } else {
-        let verifier = RelaxedVerifier::new(roots, provider, config.verification)
-            .map_err(|e| pem_error("server_ca", &config.server_ca, e))?;
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(verifier))
-    };
+    // rustls's own WebPKI verification, through a wrapper that applies the configured
+    // opt-outs (none by default) and remembers what each server presented.
+    let verifier = Arc::new(
+        RelaxedVerifier::new(roots, provider, config.verification)
+            .map_err(|e| pem_error("server_ca", &config.server_ca, e))?,
+    );
+    let builder = builder
+        .dangerous()
+        .with_custom_certificate_verifier(verifier.clone());
     let tls = builder.with_client_auth_cert(chain, key).map_err(|e| {
         let reason = match e {
             rustls::Error::InconsistentKeys(_) => {
@@ -160,5 +162,11 @@ pub fn client_config(config: &Config) -> Result<Arc<rustls::ClientConfig>, TlsSe
             config.client_key.display()
         ))
     })?;
-    Ok(Arc::new(tls))
+    Ok((Arc::new(tls), verifier))
+}
+
+/// The rustls client configuration for `config`'s certificates and verification; reads
+/// and checks the PEM files, naming the file and field of any problem.
+pub fn client_config(config: &Config) -> Result<Arc<rustls::ClientConfig>, TlsSetupError> {
+    client_setup(config).map(|(tls, _)| tls)
 }

@@ -1,6 +1,8 @@
 //! The server-certificate check with Percona's opt-outs: `tls_hostname_verification` off
 //! accepts a certificate for another name, `tls_peer_verification` off accepts any
-//! certificate. The handshake signature is always checked.
+//! certificate. The handshake signature is always checked. It also keeps the certificate
+//! each server presented last, so that a refused handshake can say what was refused
+//! (rustls keeps no peer certificate when verification fails).
 
 use kmip_keyring_config::TlsVerification;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -8,7 +10,8 @@ use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, DigitallySignedStruct, Error, RootCertStore, SignatureScheme};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// Verifies as rustls does, minus the checks the configuration turned off.
 #[derive(Debug)]
@@ -16,6 +19,8 @@ pub(super) struct RelaxedVerifier {
     webpki: Arc<WebPkiServerVerifier>,
     provider: Arc<CryptoProvider>,
     verification: TlsVerification,
+    /// The end-entity certificate each server name presented last.
+    presented: Mutex<HashMap<String, CertificateDer<'static>>>,
 }
 
 impl RelaxedVerifier {
@@ -31,7 +36,13 @@ impl RelaxedVerifier {
             webpki,
             provider,
             verification,
+            presented: Mutex::default(),
         })
+    }
+
+    /// The certificate `server_name` presented in its last handshake, if any.
+    pub(super) fn presented(&self, server_name: &str) -> Option<CertificateDer<'static>> {
+        self.presented.lock().ok()?.get(server_name).cloned()
     }
 }
 
@@ -44,6 +55,12 @@ impl ServerCertVerifier for RelaxedVerifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, Error> {
+        if let Ok(mut presented) = self.presented.lock() {
+            presented.insert(
+                server_name.to_str().into_owned(),
+                end_entity.clone().into_owned(),
+            );
+        }
         if !self.verification.peer {
             return Ok(ServerCertVerified::assertion());
         }

@@ -2,9 +2,11 @@
 //! that talks KMIP. Reads come from the cache under a read lock and never touch the
 //! network; writes go through the guest to the server first, then into the cache.
 
+mod activity;
 mod cache;
 mod error;
 
+pub use activity::{utc, Activity};
 pub use cache::{CachedKey, KeyId};
 pub use error::KeyringError;
 
@@ -54,12 +56,14 @@ pub struct Keyring {
     sandbox: Mutex<Sandbox>,
     broker: Arc<Broker>,
     log: Arc<dyn LogSink>,
+    activity: Activity,
 }
 
 /// Runs one call into the guest within its time budget (`kmip_timeout_ms` times the
 /// number of servers) and, when it fails for want of a server, names every server tried.
 fn within_budget<T>(
     broker: &Broker,
+    activity: &Activity,
     kind: CallKind,
     operation: &'static str,
     call: impl FnOnce() -> Result<T, SandboxError>,
@@ -70,13 +74,16 @@ fn within_budget<T>(
     let result = call();
     let failed = health.failures_in_call();
     health.end_call();
-    result.map_err(|e| match e {
+    let result = result.map_err(|e| match e {
         e if e.is_transport() && !failed.is_empty() => KeyringError::Unavailable {
             operation,
             servers: failed,
         },
         other => other.into(),
-    })
+    });
+    // What the error log says of this operation, for the status rows.
+    activity.record(operation, &result);
+    result
 }
 
 impl Keyring {
@@ -111,7 +118,10 @@ impl Keyring {
             settings,
             config.limits,
         );
-        let entries = within_budget(&broker, CallKind::Load, "load", || sandbox.load_all())?;
+        let activity = Activity::default();
+        let entries = within_budget(&broker, &activity, CallKind::Load, "load", || {
+            sandbox.load_all()
+        })?;
         if entries.len() > MAX_KEYS {
             return Err(KeyringError::GuestOutput(format!(
                 "{} keys, more keys than the limit of {MAX_KEYS}",
@@ -170,6 +180,7 @@ impl Keyring {
             sandbox: Mutex::new(sandbox),
             broker,
             log,
+            activity,
         })
     }
 
@@ -243,9 +254,13 @@ impl Keyring {
         // Writers are serialised by the sandbox lock, held across the check and the insert.
         let mut sandbox = self.lock_sandbox();
         self.check_new(data_id, auth_id)?;
-        let object_id = within_budget(&self.broker, CallKind::Write, "store", || {
-            sandbox.store(data_id, auth_id, key_type, data)
-        })?;
+        let object_id = within_budget(
+            &self.broker,
+            &self.activity,
+            CallKind::Write,
+            "store",
+            || sandbox.store(data_id, auth_id, key_type, data),
+        )?;
         let key_type = key_type.to_ascii_uppercase();
         self.write_cache().insert(
             KeyId::new(data_id, auth_id),
@@ -271,9 +286,13 @@ impl Keyring {
         })?;
         let mut sandbox = self.lock_sandbox();
         self.check_new(data_id, auth_id)?;
-        let entry = within_budget(&self.broker, CallKind::Write, "generate", || {
-            sandbox.generate(data_id, auth_id, key_type, length)
-        })?;
+        let entry = within_budget(
+            &self.broker,
+            &self.activity,
+            CallKind::Write,
+            "generate",
+            || sandbox.generate(data_id, auth_id, key_type, length),
+        )?;
         let data = entry.data;
         if data.len() != length as usize || entry.data_id != data_id || entry.auth_id != auth_id {
             self.log.log(
@@ -303,11 +322,25 @@ impl Keyring {
             .get(data_id, auth_id)
             .map(|k| k.object_id.clone())
             .ok_or_else(|| KeyringError::NotFound(KeyId::new(data_id, auth_id)))?;
-        within_budget(&self.broker, CallKind::Write, "remove", || {
-            sandbox.remove(&object_id)
-        })?;
+        within_budget(
+            &self.broker,
+            &self.activity,
+            CallKind::Write,
+            "remove",
+            || sandbox.remove(&object_id),
+        )?;
         self.write_cache().remove(data_id, auth_id);
         Ok(())
+    }
+
+    /// What the keyring has done with the servers since it loaded.
+    pub fn activity(&self) -> &Activity {
+        &self.activity
+    }
+
+    /// When a KMIP server last answered a request, and which ("host:port").
+    pub fn last_exchange(&self) -> Option<(std::time::SystemTime, String)> {
+        self.broker.health().last_answer()
     }
 
     /// The server in use and the negotiated protocol version.

@@ -27,22 +27,22 @@ use kmip_protocol::types::common::{ObjectType, Operation, State};
 use std::collections::VecDeque;
 
 /// How many times one object may be left unanswered before the load gives up.
-const MAX_UNANSWERED: u8 = 3;
+pub(super) const MAX_UNANSWERED: u8 = 3;
 
 /// One object to read.
 #[derive(Debug, Clone)]
-struct Fetch {
-    id: String,
-    key_type: KeyType,
+pub(super) struct Fetch {
+    pub(super) id: String,
+    pub(super) key_type: KeyType,
     /// Whether the Get asks for the Raw key format (symmetric keys, until a server says it
     /// cannot give that object in it).
-    raw: bool,
-    unanswered: u8,
+    pub(super) raw: bool,
+    pub(super) unanswered: u8,
 }
 
 /// The server's answers for one object: its Get Attributes and its Get, each absent when
 /// the server stopped the batch before it.
-type FetchAnswers = (Option<BatchItem>, Option<BatchItem>);
+pub(super) type FetchAnswers = (Option<BatchItem>, Option<BatchItem>);
 
 /// What became of one object.
 enum Read {
@@ -54,7 +54,7 @@ enum Read {
     Unanswered,
 }
 
-fn key_type_of(object_type: ObjectType) -> KeyType {
+pub(super) fn key_type_of(object_type: ObjectType) -> KeyType {
     match object_type {
         ObjectType::SecretData => KeyType::Secret,
         _ => KeyType::Aes,
@@ -138,7 +138,7 @@ impl<P: Platform> KeyringLogic<P> {
 
     /// Lists every object of `types`: Locate rounds, each one message with the next page
     /// of every kind still being listed; kinds that cannot be paged are split.
-    fn list(
+    pub(super) fn list(
         &mut self,
         types: &[ObjectType],
         settings: &Settings,
@@ -277,7 +277,7 @@ impl<P: Platform> KeyringLogic<P> {
     /// at a failed item has then always answered the Get Attributes that tells whether the
     /// object is gone): one message for the batch, or (Percona's strategy, for
     /// benchmarks) one message per request.
-    fn fetch(
+    pub(super) fn fetch(
         &mut self,
         batch: &[Fetch],
         strategy: LoadStrategy,

@@ -1,12 +1,16 @@
 //! The keyring operations as Percona's component performs them on the KMIP server, with
 //! batching to save round trips: the public types and the logic's state here; the cache
-//! fill in `load` (listing in `listing`), writes in `store` and `remove`.
+//! fill in `load` (listing in `listing`), writes in `store` and `remove`, the operator's
+//! view in `inventory`.
 
 mod attributes;
+mod inventory;
 mod listing;
 mod load;
 mod remove;
 mod store;
+
+pub use inventory::ObjectSummary;
 
 use crate::error::KeyringError;
 use crate::key_type::KeyType;
