@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Checks that the layers point one way: the broker, the configuration, the shared rules and
-# the guest core build without wasmtime, and so does the command-line tool that uses them, and the WIT-generated bindings are used only inside host/src/sandbox.
+# Checks that the layers point one way: the broker, the configuration, the shared rules, the
+# guest core and the command-line tool built on them have no wasmtime in their dependency
+# tree, and the WIT-generated bindings are used only inside host/src/sandbox.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 status=0

@@ -1,12 +1,15 @@
 //! The demo: a PyKMIP server on 127.0.0.1 with certificates made for this run, and the
 //! built component_keyring_kmip.so driven the way mysqld drives it — manifest, dlopen,
 //! service binding, `keyring_load` — through its C services: InnoDB master-key generation,
-//! a keyring_udf secret with an owner, the keys iterator, the reader, AES, the status rows.
+//! a keyring_udf secret with an owner, the keys iterator, the reader, AES, the status rows,
+//! then `keyring-kmip check` and `list` on the same installation.
 
 use anyhow::{ensure, Result};
 use kmip_keyring_tests::install::Install;
 use kmip_keyring_tests::loader::{registry, LoadedComponent};
 use kmip_keyring_tests::pykmip::PyKmip;
+use kmip_keyring_tests::workspace_root;
+use std::process::Command;
 use std::time::Instant;
 
 fn main() -> Result<()> {
@@ -97,6 +100,27 @@ fn main() -> Result<()> {
     for (key, value) in component.status_rows()? {
         println!("  {key:<24} {value}");
     }
+    // The operator's tool on the same installation, as a DBA would run it.
+    let tool = workspace_root().join("target/release/keyring-kmip");
+    let dirs = [
+        "--plugin-dir",
+        install.plugin_dir.to_str().unwrap_or_default(),
+        "--datadir",
+        install.data_dir.to_str().unwrap_or_default(),
+    ];
+    for command in ["check", "list"] {
+        println!("keyring-kmip {command} --plugin-dir <plugin dir> --datadir <data dir>:");
+        let out = Command::new(&tool).arg(command).args(dirs).output()?;
+        ensure!(
+            out.status.success(),
+            "keyring-kmip {command} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            println!("  {line}");
+        }
+    }
     ensure!(
         component.remove("app_secret", Some("app@localhost")),
         "remove failed"
@@ -113,5 +137,23 @@ fn main() -> Result<()> {
     }
     component.shutdown()?;
     println!("deinit + dlclose done; stopping PyKMIP by PID and removing its directory");
+    println!();
+    println!("What was shown: a real PyKMIP server over mutual TLS; the built component loaded as");
+    println!("mysqld loads it; InnoDB's and keyring_udf's calls; AES; the status rows with their");
+    println!("health rows; keyring-kmip check and list on the same files; the error-log lines.");
+    println!();
+    println!("Next:");
+    println!(
+        "  scripts/test.sh                         every test: PyKMIP, Cosmian KMS, a real mysqld"
+    );
+    println!(
+        "                                          9.7 and MySQL's own keyring suite in a chroot"
+    );
+    println!("  target/release/keyring-kmip check --config <your component_keyring_kmip.cnf>");
+    println!(
+        "                                          what is wrong with a configuration, and the fix"
+    );
+    println!("  target/release/keyring-kmip list --config <file>   what the object group holds");
+    println!("  README.md, \"Install into mysqld\"        the four files and where they go");
     Ok(())
 }
