@@ -9,6 +9,8 @@ scripts/build-guest.sh
 cargo fmt --all -- --check
 scripts/check-layers.sh
 cargo build --release --locked -p component-keyring-kmip -p keyring-kmip
+# The Debian package, which tests/tests/debian_package.rs installs into the MySQL chroot.
+scripts/build-deb.sh >/dev/null
 cargo clippy --release --locked -p kmip-keyring-guest -p kmip-keyring-hostile-guest -p kmip-keyring-wrong-world-guest --target wasm32-wasip2 -- -D warnings
 cargo clippy --release --locked --all-targets -- -D warnings
 log=$(mktemp)

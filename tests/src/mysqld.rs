@@ -62,6 +62,17 @@ pub struct MysqlInstance {
     root: PathBuf,
     name: String,
     child: Option<Child>,
+    plugins: Plugins,
+}
+
+/// Where an instance's mysqld finds its plugins and components.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plugins {
+    /// The instance's own `plugin/`, holding the component built from this repository.
+    Instance,
+    /// The chroot's `/usr/lib/mysql/plugin`, as installed by packages (the Debian package
+    /// test): nothing is copied there.
+    System,
 }
 
 impl MysqlInstance {
@@ -75,11 +86,26 @@ impl MysqlInstance {
         kmip_port: u16,
         object_group: Option<&str>,
     ) -> Result<Self> {
+        Self::create_with(name, form, pki, kmip_port, object_group, Plugins::Instance)
+    }
+
+    /// As [`Self::create`], with the plugins from `plugins`. With [`Plugins::System`]
+    /// only the manifest and the data dir's configuration are written: the global
+    /// configuration in the system plugin dir is the caller's.
+    pub fn create_with(
+        name: &str,
+        form: ManifestForm,
+        pki: &Pki,
+        kmip_port: u16,
+        object_group: Option<&str>,
+        plugins: Plugins,
+    ) -> Result<Self> {
         let root = chroot().map_err(|e| anyhow!(e))?;
         let this = Self {
             root,
             name: format!("{name}-{}", std::process::id()),
             child: None,
+            plugins,
         };
         let dir = this.host_path("");
         let _ = std::fs::remove_dir_all(&dir);
@@ -91,16 +117,18 @@ impl MysqlInstance {
                 std::fs::copy(this.root.join("usr/sbin/mysqld"), dir.join("bin/mysqld")).map(|_| ())
             },
         )?;
-        for plugin in ["keyring_udf.so", "component_keyring_file.so"] {
+        if plugins == Plugins::Instance {
+            for plugin in ["keyring_udf.so", "component_keyring_file.so"] {
+                std::fs::copy(
+                    this.root.join("usr/lib/mysql/plugin").join(plugin),
+                    dir.join("plugin").join(plugin),
+                )?;
+            }
             std::fs::copy(
-                this.root.join("usr/lib/mysql/plugin").join(plugin),
-                dir.join("plugin").join(plugin),
+                built_component()?,
+                dir.join("plugin/component_keyring_kmip.so"),
             )?;
         }
-        std::fs::copy(
-            built_component()?,
-            dir.join("plugin/component_keyring_kmip.so"),
-        )?;
         for (src, dst) in [
             (&pki.ca, "ca.pem"),
             (&pki.client_cert, "client.pem"),
@@ -119,10 +147,12 @@ impl MysqlInstance {
                 install("local-pair/datadir-mysqld.my", "data/mysqld.my")?;
             }
         }
-        install(
-            "local-pair/component_keyring_kmip.cnf",
-            "plugin/component_keyring_kmip.cnf",
-        )?;
+        if plugins == Plugins::Instance {
+            install(
+                "local-pair/component_keyring_kmip.cnf",
+                "plugin/component_keyring_kmip.cnf",
+            )?;
+        }
         this.write_kmip_config(kmip_port, object_group)?;
         Ok(this)
     }
@@ -163,7 +193,10 @@ impl MysqlInstance {
             "--no-defaults".into(),
             "--basedir=/usr".into(),
             format!("--datadir={}", self.chroot_path("data")),
-            format!("--plugin-dir={}", self.chroot_path("plugin")),
+            match self.plugins {
+                Plugins::Instance => format!("--plugin-dir={}", self.chroot_path("plugin")),
+                Plugins::System => "--plugin-dir=/usr/lib/mysql/plugin".into(),
+            },
             "--user=root".into(),
         ]
     }
