@@ -211,9 +211,75 @@ fn check_names_each_broken_piece_and_its_fix() -> Result<()> {
     let path = write_config(dir.path(), "expired.cnf", &bad)?;
     fails(&path, "certificate client_ca", "expired")?;
 
-    // A CA that did not sign the server's certificate: what the server presented is shown.
+    // A client certificate expiring in 10 days: a warning, with the days left.
+    let soon = std::time::SystemTime::now() + std::time::Duration::from_secs(10 * 86_400);
+    let day = component_keyring_kmip::keyring::utc(soon);
+    let ymd: Vec<i32> = day[..10].split('-').map(|n| n.parse().unwrap()).collect();
+    let mut params = CertificateParams::new(vec!["localhost".to_owned()])?;
+    params.not_before = date_time_ymd(2020, 1, 1);
+    params.not_after = date_time_ymd(ymd[0], ymd[1] as u8, ymd[2] as u8);
+    let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
+    let expiring = dir.path().join("expiring.pem");
+    std::fs::write(&expiring, params.self_signed(&key)?.pem())?;
+    let mut bad = good.clone();
+    bad["client_ca"] = expiring.to_str().unwrap().into();
+    let path = write_config(dir.path(), "expiring.cnf", &bad)?;
+    let (_, out, _) = run(&["check", "--config", path.to_str().unwrap()])?;
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("warning  certificate client_ca"))
+        .with_context(|| format!("no expiry warning:\n{out}"))?;
+    assert!(
+        line.contains("expires in 9 days") || line.contains("expires in 10 days"),
+        "{line}"
+    );
+
+    // A client certificate for servers only (Extended Key Usage serverAuth).
+    let mut params = CertificateParams::new(vec!["localhost".to_owned()])?;
+    params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+    let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
+    let server_only = dir.path().join("server-only.pem");
+    std::fs::write(&server_only, params.self_signed(&key)?.pem())?;
+    let mut bad = good.clone();
+    bad["client_ca"] = server_only.to_str().unwrap().into();
+    let path = write_config(dir.path(), "eku.cnf", &bad)?;
+    fails(
+        &path,
+        "client certificate use",
+        "does not allow TLS client authentication",
+    )?;
+
+    // The key of another certificate.
     let other = tempfile::tempdir()?;
     let other_pki = Pki::generate(other.path())?;
+    let mut bad = good.clone();
+    bad["client_key"] = other_pki.client_key.to_str().unwrap().into();
+    let path = write_config(dir.path(), "pair.cnf", &bad)?;
+    fails(
+        &path,
+        "client key and certificate",
+        "does not belong to the certificate",
+    )?;
+
+    // A key file others can read: a warning.
+    let open_key = dir.path().join("open.key");
+    std::fs::copy(&server.pki.client_key, &open_key)?;
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&open_key, std::fs::Permissions::from_mode(0o644))?;
+    }
+    let mut bad = good.clone();
+    bad["client_key"] = open_key.to_str().unwrap().into();
+    let path = write_config(dir.path(), "open.cnf", &bad)?;
+    let (code, out, _) = run(&["check", "--config", path.to_str().unwrap()])?;
+    assert_eq!(code, 0, "a warning is not a failure:\n{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("warning  client_key permissions") && l.contains("mode 644")),
+        "{out}"
+    );
+
+    // A CA that did not sign the server's certificate: what the server presented is shown.
     let mut bad = good.clone();
     bad["server_ca"] = other_pki.ca.to_str().unwrap().into();
     let path = write_config(dir.path(), "ca.cnf", &bad)?;
