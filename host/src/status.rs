@@ -14,7 +14,7 @@ type Row = (&'static str, fn(&Keyring) -> String);
 
 /// The rows after the component's own, in order: each name with how it reads the loaded
 /// keyring. With no keyring loaded every one shows [`NOT_APPLICABLE`], from this same list.
-const KEYRING_ROWS: [Row; 19] = [
+const KEYRING_ROWS: [Row; 20] = [
     ("Server_addr", |k| server_addr(k.config())),
     ("Server_port", |k| server_port(k.config())),
     ("Client_ca", |k| {
@@ -30,6 +30,7 @@ const KEYRING_ROWS: [Row; 19] = [
             .clone()
             .unwrap_or_else(|| "<NONE>".into())
     }),
+    ("Max_objects", |k| k.config().max_objects.to_string()),
     ("Kmip_timeout_ms", |k| {
         k.config().timeout.as_millis().to_string()
     }),

@@ -14,6 +14,14 @@ pub const DEFAULT_LOCATE_PAGE_SIZE: u32 = 1_000;
 /// Objects (a Get and a Get Attributes each) per batched request message of a load.
 pub const FETCH_BATCH_SIZE: u32 = 100;
 
+/// The most keys one load accepts from a guest, of both types together: what the host
+/// holds against a guest that returns absurd numbers.
+pub const MAX_KEYS: usize = 262_144;
+
+/// Default for `max_objects`, Percona's: the most keys of one type (AES, SECRET) a load
+/// accepts.
+pub const DEFAULT_MAX_OBJECTS: u64 = 65_535;
+
 /// The most request messages a load of `aes` AES and `secret` SECRET keys sends to a
 /// server that answers Locate pages of `page` identifiers in full (the README's bound,
 /// guest/core/src/keyring/load.rs): one Discover Versions; ⌈(N_max − 1) / (P − 1)⌉ + 1

@@ -370,6 +370,16 @@ fn list_shows_owners_types_states_and_a_preactive_leftover_never_bytes() -> Resu
     assert_eq!(secret["key_type"], "SECRET");
     assert_eq!(secret["length"], 21);
 
+    // check counts the same keys against max_objects: two Active AES keys, one allowed.
+    let mut tight = server.config_json(None);
+    tight["max_objects"] = 1.into();
+    let tight_path = write_config(dir.path(), "tight.cnf", &tight)?;
+    fails(
+        &tight_path,
+        "KMIP",
+        "2 AES keys is more than max_objects (1) allows: a load fails",
+    )?;
+
     // The server down: the listing fails, naming the server.
     let closed = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let mut down = server.config_json(None);

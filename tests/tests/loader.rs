@@ -150,14 +150,17 @@ fn every_service_answers_with_mysqls_semantics() -> Result<()> {
             .map(|(_, v)| v.clone())
             .unwrap_or_default()
     };
+    // Percona 8.4 / 9.x's order: Max_objects between Object_group and Kmip_timeout_ms.
     assert_eq!(
-        names[12..15],
+        names[12..16],
         [
+            "Max_objects",
             "Kmip_timeout_ms",
             "Tls_peer_verification",
             "Tls_host_verification"
         ]
     );
+    assert_eq!(row("Max_objects"), "65535");
     assert_eq!(row("Tls_peer_verification"), "true");
     assert_eq!(row("Tls_host_verification"), "true");
     assert_eq!(row("Component_status"), "Active");

@@ -312,3 +312,30 @@ fn a_load_of_100_000_mixed_keys_fits_the_default_limits_within_the_message_bound
     assert_eq!(secret.key_type, "SECRET");
     Ok(())
 }
+
+#[test]
+fn max_objects_refuses_a_load_with_more_keys_of_a_type_naming_the_key() -> Result<()> {
+    // Percona's component keeps the first max_objects keys the server lists and drops the
+    // rest silently; this one refuses the load and says which key to raise.
+    let peer = FastPeer::start()?;
+    peer.populate_mixed(0..21, "few-", Some("few"));
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("component_keyring_kmip.cnf");
+    let mut json = peer.config_json();
+    json["object_group"] = "few".into();
+    json["max_objects"] = 10.into();
+    let (result, _) = load(Config::from_json(&path, &json.to_string())?, runtime());
+    let message = result
+        .map(|_| ())
+        .expect_err("11 AES keys, 10 allowed")
+        .to_string();
+    assert!(
+        message.contains("component_keyring_kmip.cnf: the field \"max_objects\" is 10, but the KMIP server holds 11 AES keys in object group few"),
+        "{message}"
+    );
+    // 11 of one type and 10 of the other fit max_objects = 11: the limit is per type.
+    json["max_objects"] = 11.into();
+    let (keyring, _) = load(Config::from_json(&path, &json.to_string())?, runtime());
+    assert_eq!(keyring?.len(), 21);
+    Ok(())
+}

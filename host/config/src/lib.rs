@@ -17,7 +17,9 @@ use std::time::Duration;
 /// The configuration file's name, in the plugin dir (global) or the data dir (local).
 pub const CONFIG_FILE_NAME: &str = "component_keyring_kmip.cnf";
 
-pub use kmip_keyring_rules::{DEFAULT_LOCATE_PAGE_SIZE, FETCH_BATCH_SIZE};
+pub use kmip_keyring_rules::{
+    DEFAULT_LOCATE_PAGE_SIZE, DEFAULT_MAX_OBJECTS, FETCH_BATCH_SIZE, MAX_KEYS,
+};
 
 /// Default for `kmip_timeout_ms`, as in Percona's component.
 pub const DEFAULT_TIMEOUT_MS: u64 = 5000;
@@ -60,6 +62,9 @@ pub struct Config {
     pub server_ca: PathBuf,
     /// `object_group`: KMIP Object Group, `None` when absent or empty.
     pub object_group: Option<String>,
+    /// `max_objects` (Percona's key and type): the most keys of one type a load accepts;
+    /// a load that finds more fails, naming the key, instead of missing some.
+    pub max_objects: u64,
     /// `kmip_timeout_ms`: deadline for connect, handshake, and each request/response.
     pub timeout: Duration,
     /// How the server's certificate is checked (`tls_peer_verification`,
@@ -177,6 +182,9 @@ impl Config {
             object_group: fields
                 .optional_string("object_group")?
                 .filter(|g| !g.is_empty()),
+            max_objects: fields
+                .bounded_u64("max_objects", 1, MAX_KEYS as u64)?
+                .unwrap_or(DEFAULT_MAX_OBJECTS),
             timeout: Duration::from_millis(timeout_ms),
             verification: {
                 let peer = fields

@@ -48,6 +48,27 @@ fn optional_fields_default() {
     assert_eq!(c.object_group, None);
     let c = parse(&with("kmip_timeout_ms", "<absent>")).unwrap();
     assert_eq!(c.timeout, Duration::from_millis(DEFAULT_TIMEOUT_MS));
+    assert_eq!(c.max_objects, 65_535, "Percona's default");
+}
+
+#[test]
+fn max_objects_is_perconas_number() {
+    assert_eq!(
+        parse(&with("max_objects", "1000")).unwrap().max_objects,
+        1000
+    );
+    for (value, says) in [
+        ("\"1000\"", "\"max_objects\" must be"),
+        ("0", "\"max_objects\" must be from 1 to 262144, not 0"),
+        ("262145", "\"max_objects\" must be from 1 to 262144"),
+        ("-1", "\"max_objects\""),
+    ] {
+        let e = parse(&with("max_objects", value)).unwrap_err().to_string();
+        assert!(
+            e.contains(says) && e.contains("component_keyring_kmip.cnf"),
+            "{value}: {e}"
+        );
+    }
 }
 
 #[test]

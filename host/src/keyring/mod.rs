@@ -12,7 +12,7 @@ pub use error::KeyringError;
 
 use crate::aes_modes::{self, Mode};
 use crate::broker::{key_file_warning, Broker, CallKind};
-use crate::config::Config;
+use crate::config::{Config, ConfigError};
 use crate::log::{LogLevel, LogSink};
 use crate::sandbox::{GuestKey, GuestSettings, Runtime, Sandbox, SandboxError};
 use cache::Cache;
@@ -20,8 +20,7 @@ use kmip_keyring_rules::KeyType;
 use std::sync::{Arc, Mutex, RwLock};
 use zeroize::Zeroizing;
 
-/// The most keys one load accepts from a guest (Percona's per-type default is 65 535).
-pub const MAX_KEYS: usize = 262_144;
+pub use kmip_keyring_rules::MAX_KEYS;
 
 /// Checks that a key the guest returned is one MySQL could have stored, by the rules the
 /// guest applies to requests.
@@ -36,6 +35,35 @@ fn check_guest_key(entry: &GuestKey) -> Result<(), KeyringError> {
                 entry.data.len()
             ))
         })
+}
+
+/// `max_objects`: a load with more keys of one type than it allows fails, naming the key
+/// and the file, rather than serving some of them (Percona's component keeps the first
+/// `max_objects` the server lists, silently).
+fn check_max_objects(config: &Config, entries: &[GuestKey]) -> Result<(), KeyringError> {
+    for label in ["AES", "SECRET"] {
+        let found = entries
+            .iter()
+            .filter(|e| e.key_type.eq_ignore_ascii_case(label))
+            .count() as u64;
+        if found > config.max_objects {
+            return Err(KeyringError::Config(ConfigError::Invalid {
+                file: config.source.clone(),
+                field: "max_objects",
+                reason: format!(
+                    "is {}, but the KMIP server holds {found} {label} keys{}; raise it (at \
+                     most {MAX_KEYS}) so that no key is left unloaded",
+                    config.max_objects,
+                    config
+                        .object_group
+                        .as_deref()
+                        .map(|g| format!(" in object group {g}"))
+                        .unwrap_or_default(),
+                ),
+            }));
+        }
+    }
+    Ok(())
 }
 
 /// What the status rows report about the live session.
@@ -128,6 +156,7 @@ impl Keyring {
                 entries.len()
             )));
         }
+        check_max_objects(&config, &entries)?;
         let mut cache = Cache::default();
         for entry in entries {
             if !entry.data_id.is_empty() && !entry.data.is_empty() {

@@ -445,7 +445,29 @@ fn check_server(report: &mut Report, config: &Config, index: usize, server: &Ser
                     String::new()
                 }
             );
-            if preactive > 0 {
+            let over: Vec<String> = ["AES", "SECRET"]
+                .into_iter()
+                .filter_map(|label| {
+                    let n = objects
+                        .iter()
+                        .filter(|o| {
+                            o.key_type.label() == label && o.state.as_deref() == Some("Active")
+                        })
+                        .count() as u64;
+                    (n > single.max_objects).then(|| format!("{n} {label} keys"))
+                })
+                .collect();
+            if !over.is_empty() {
+                report.fail(
+                    name("KMIP"),
+                    format!(
+                        "{detail}; {} is more than max_objects ({}) allows: a load fails",
+                        over.join(" and "),
+                        single.max_objects
+                    ),
+                    "raise max_objects in the configuration (at most 262144)",
+                );
+            } else if preactive > 0 {
                 report.problem(
                     name("KMIP"),
                     Outcome::Warning,
