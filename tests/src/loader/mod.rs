@@ -6,6 +6,7 @@
 //! tree's `unsafe` lives in this module.
 
 mod abi;
+pub mod abi_lines;
 pub mod manifest;
 mod probes;
 pub mod registry;
