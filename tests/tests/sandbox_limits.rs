@@ -278,22 +278,23 @@ fn a_result_that_points_many_times_at_the_same_bytes_is_not_copied() -> Result<(
 }
 
 #[test]
-fn a_load_of_100_000_mixed_keys_fits_the_default_limits_within_the_message_bound() -> Result<()> {
-    // The limits stop a guest that misbehaves, not a large keyring: 100 000 keys, half
-    // AES and half SECRET, load with the default memory, fuel and host budgets.
-    const N: usize = 100_000;
+fn a_load_of_the_most_keys_fits_a_quarter_of_the_loads_fuel_within_the_message_bound() -> Result<()>
+{
+    // The limits stop a guest that misbehaves, not a large keyring: MAX_KEYS keys, half
+    // AES and half SECRET, load with the default memory and host budgets and a quarter of
+    // the default fuel slice. Fuel is deterministic, so the default leaves four times
+    // this headroom under the load's ceiling of MAX_FUEL_SLICES_LOAD slices.
+    const N: usize = component_keyring_kmip::keyring::MAX_KEYS;
     let peer = FastPeer::start()?;
     peer.populate_mixed(0..N, "big-", Some("big"));
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("component_keyring_kmip.cnf");
     let mut json = peer.config_json();
     json["object_group"] = "big".into();
+    json["max_objects"] = (N / 2).into();
+    json["sandbox_fuel_per_call"] = (Limits::default().fuel_per_call / 4).into();
     let config = Config::from_json(&path, &json.to_string())?;
-    assert_eq!(
-        config.limits,
-        Limits::default(),
-        "the defaults are under test"
-    );
+    assert_eq!(config.limits.memory_bytes, Limits::default().memory_bytes);
     let before = peer.messages();
     let (keyring, log) = load(config, runtime());
     let keyring = keyring.map_err(|e| anyhow::anyhow!("{e}: {:?}", log.lines()))?;
@@ -307,9 +308,35 @@ fn a_load_of_100_000_mixed_keys_fits_the_default_limits_within_the_message_bound
     );
     assert!(sent <= bound, "{sent} request messages, bound {bound}");
     let secret = keyring
-        .fetch("big-99999", "")
+        .fetch(&format!("big-{}", N - 1), "")
         .expect("the last key is cached");
     assert_eq!(secret.key_type, "SECRET");
+    Ok(())
+}
+
+#[test]
+fn a_load_that_earns_fresh_fuel_with_cheap_requests_still_ends() -> Result<()> {
+    // Computes, then sends a Discover Versions, forever: each slice sees a response, so
+    // only the ceiling of slices stops it, after MAX_FUEL_SLICES_LOAD of them.
+    let server = PyKmip::start()?;
+    let mut cfg = config(server.config(Some("busy"))?, "busy-chatty");
+    cfg.limits.fuel_per_call = 1_000_000_000;
+    let (result, _) = load(cfg, hostile());
+    let message = trapped(result.map(|_| ()));
+    assert!(message.contains("all fuel consumed"), "{message}");
+    assert!(
+        !message.contains("without a KMIP response"),
+        "it did talk to the server; the ceiling stopped it: {message}"
+    );
+    // A guest that computes without any request is stopped after one slice, saying so.
+    let mut cfg = config(server.config(Some("loop"))?, "loop");
+    cfg.limits.fuel_per_call = 1_000_000_000;
+    let (result, _) = load(cfg, hostile());
+    let message = trapped(result.map(|_| ()));
+    assert!(
+        message.contains("all fuel consumed by WebAssembly: 1000000000 fuel (sandbox_fuel_per_call) without a KMIP response"),
+        "{message}"
+    );
     Ok(())
 }
 

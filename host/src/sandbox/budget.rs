@@ -22,6 +22,14 @@ pub const MAX_RANDOM_BYTES_PER_CALL: u64 = 1 << 20;
 /// KMIP request messages one load may send: enough for the largest load the host accepts
 /// (`MAX_KEYS` keys, Locate pages of 16 identifiers, batches, retries).
 pub const MAX_MESSAGES_LOAD: u32 = 50_000;
+
+/// The most fuel slices (`sandbox_fuel_per_call` each) one load may burn: a fresh slice is
+/// handed out only after a KMIP response, and never more than these. A load of
+/// [`kmip_keyring_rules::MAX_KEYS`] mixed keys fits in a quarter of them (fuel is
+/// deterministic; `sandbox_limits` loads that many with a quarter of the default slice),
+/// while a guest that computes and sends one cheap request per slice is stopped after
+/// this many, about 32 s of CPU at the defaults.
+pub const MAX_FUEL_SLICES_LOAD: u64 = 16;
 /// KMIP request messages one store, generate or remove may send (about ten at most).
 pub const MAX_MESSAGES_WRITE: u32 = 64;
 

@@ -155,14 +155,13 @@ impl Sandbox {
             self.live = Some(self.instantiate()?);
         }
         let (store, guest) = self.live.as_mut().expect("instantiated above");
-        // A write gets one slice of fuel. A load gets one slice per KMIP response: its fuel
-        // is handed out a slice at a time (each spent slice yields) and the driver renews it
-        // only after a response (`run::to_completion_with_progress`); the message cap
-        // bounds the total.
+        // A write gets one slice of fuel. A load's fuel is handed out a slice at a time
+        // (each spent slice yields), the next only after a KMIP response
+        // (`run::to_completion_with_progress`), and at most MAX_FUEL_SLICES_LOAD in all.
         let per_call = self.limits.fuel_per_call;
         let (fuel, slice) = match kind {
             CallKind::Load => (
-                per_call.saturating_mul(u64::from(budget::MAX_MESSAGES_LOAD) + 1),
+                per_call.saturating_mul(budget::MAX_FUEL_SLICES_LOAD),
                 Some(per_call.max(1)),
             ),
             _ => (per_call, None),
@@ -231,6 +230,7 @@ impl Sandbox {
              KMIP response",
             self.limits.fuel_per_call
         );
+        // Past the last slice the store traps on its own: "all fuel consumed".
         let entries = self.finish("load", outcome, &stalled)?;
         Ok(entries.into_iter().map(GuestKey::from).collect())
     }

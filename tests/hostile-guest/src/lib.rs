@@ -154,6 +154,7 @@ impl wit::Guest for Hostile {
                 Ok(vec![entry_of_depth(n)])
             }
             "chatty" => chatter(),
+            "busy-chatty" => busy_chatter(),
             "alias-list" => Ok(aliased_entries()),
 
             "loop" => {
@@ -359,6 +360,25 @@ fn chatter() -> Result<Vec<wit::KeyEntry>, wit::KeyringError> {
     let conn = mysql::keyring_kmip::transport::open(0).map_err(wit::KeyringError::Transport)?;
     loop {
         // Whatever the answer, the point is the count.
+        if conn.send(&message).is_ok() {
+            let _ = conn.receive();
+        }
+    }
+}
+
+/// Computes, then sends one cheap request and reads its answer, forever: a guest that
+/// earns a fresh fuel slice with every response and would burn CPU without end if the
+/// slices had no ceiling.
+fn busy_chatter() -> Result<Vec<wit::KeyEntry>, wit::KeyringError> {
+    use kmip_keyring_core::kmip::{request, ProtocolVersion};
+    let message = request::encode(ProtocolVersion::V1_4, vec![request::discover_versions()])
+        .map_err(to_wit_error)?;
+    let conn = mysql::keyring_kmip::transport::open(0).map_err(wit::KeyringError::Transport)?;
+    let mut n = 0u64;
+    loop {
+        for _ in 0..20_000_000u64 {
+            n = std::hint::black_box(n.wrapping_add(1));
+        }
         if conn.send(&message).is_ok() {
             let _ = conn.receive();
         }
