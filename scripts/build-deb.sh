@@ -6,6 +6,8 @@
 # diverted, not overwritten (packaging/debian/preinst). Prints the package's path.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The package's files and directories get their modes from here, whatever the caller's umask.
+umask 022
 scripts/build-component.sh >&2
 cargo build --release --locked -p keyring-kmip >&2
 version=$(cargo metadata --format-version 1 --no-deps --locked \

@@ -6,7 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 status=0
 for crate in kmip-keyring-rules kmip-keyring-config kmip-keyring-broker kmip-keyring-core keyring-kmip; do
-    if cargo tree --locked -p "$crate" -e normal,build --prefix none | grep -qE '^wasmtime(-[a-z-]+)? '; then
+    # Captured first, so that a cargo tree that fails fails the check instead of passing it.
+    tree=$(cargo tree --locked -p "$crate" -e normal,build --prefix none)
+    if grep -qE '^wasmtime(-[a-z-]+)? ' <<<"$tree"; then
         echo "layers: $crate depends on wasmtime:" >&2
         cargo tree --locked -p "$crate" -e normal,build -i wasmtime >&2 || true
         status=1

@@ -296,7 +296,11 @@ fn check_names_each_broken_piece_and_its_fix() -> Result<()> {
     let mut bad = good.clone();
     bad["server_port"] = closed.to_string().into();
     let path = write_config(dir.path(), "down.cnf", &bad)?;
-    fails(&path, "TCP connect", &format!("no answer on port {closed}"))?;
+    fails(
+        &path,
+        "TCP connect",
+        &format!("no connection on port {closed} of 127.0.0.1 within kmip_timeout_ms"),
+    )?;
     Ok(())
 }
 
@@ -357,6 +361,24 @@ fn list_shows_owners_types_states_and_a_preactive_leftover_never_bytes() -> Resu
             kmip_keyring_tests::leak::Key::new("half", &half),
         ],
     );
+
+    // Nor does check, in text or JSON, on either stream.
+    for json in [false, true] {
+        let mut args = vec!["check", "--config", path.to_str().unwrap()];
+        if json {
+            args.push("--json");
+        }
+        let (_, out, err) = run(&args)?;
+        let lines: Vec<String> = out.lines().chain(err.lines()).map(str::to_owned).collect();
+        kmip_keyring_tests::leak::assert_no_leak(
+            &lines,
+            &[
+                kmip_keyring_tests::leak::Key::new("aes", &aes),
+                kmip_keyring_tests::leak::Key::new("secret", b"a password of the app"),
+                kmip_keyring_tests::leak::Key::new("half", &half),
+            ],
+        );
+    }
 
     let (code, out, _) = run(&["list", "--config", path.to_str().unwrap(), "--json"])?;
     assert_eq!(code, 0);

@@ -200,13 +200,22 @@ fn every_fault_against_every_operation_with_one_server() -> Result<()> {
     for (fault, op, result) in &rows {
         match with_one_server(fault) {
             None => assert_eq!(result, "ok", "{fault} × {op}"),
-            Some(cause) => assert!(
-                result.starts_with(&format!(
-                    "error: {}: no KMIP server could be used: 127.0.0.1:",
-                    op.to_lowercase()
-                )) && result.contains(cause),
-                "{fault} × {op}: expected an error naming the server with {cause:?}, got {result}"
-            ),
+            Some(cause) => {
+                assert!(
+                    result.starts_with(&format!(
+                        "error: {}: no KMIP server could be used: 127.0.0.1:",
+                        op.to_lowercase()
+                    )) && result.contains(cause),
+                    "{fault} × {op}: expected an error naming the server with {cause:?}, got {result}"
+                );
+                // A cut response is not a refused handshake, whose text contains the cut's.
+                if fault == "Cut" {
+                    assert!(
+                        !result.contains("during the TLS handshake"),
+                        "{fault} × {op}: {result}"
+                    );
+                }
+            }
         }
     }
     Ok(())

@@ -413,3 +413,80 @@ fn per_object_loading_sends_two_messages_per_key_and_batched_loading_one_per_bat
     assert_eq!(messages, per_object);
     assert_eq!(messages.len(), 1 + 3 + 2 * 5);
 }
+
+/// A PreActive leftover whose Get the server refuses (Cosmian KMS answers Wrong Key
+/// Lifecycle State for an object that is not Active): the load skips it with a warning and
+/// loads the rest, and the inventory lists both, the leftover's material unreadable.
+#[test]
+fn a_preactive_object_whose_get_is_refused_is_skipped_not_fatal() {
+    let answers = |platform: &MemoryPlatform| {
+        platform.respond(discover_versions_response(&[(1, 4)]));
+        platform.respond(response(
+            1,
+            4,
+            vec![
+                success(
+                    op::LOCATE,
+                    Some(0),
+                    vec![
+                        text(tag::UNIQUE_IDENTIFIER, "1"),
+                        text(tag::UNIQUE_IDENTIFIER, "2"),
+                    ],
+                ),
+                success(op::LOCATE, Some(1), vec![]),
+            ],
+        ));
+        platform.respond(locate_answer(&["2"]));
+        let [attrs, get] = object_items("1", Some(0));
+        let leftover = success(
+            op::GET_ATTRIBUTES,
+            Some(2),
+            vec![
+                text(tag::UNIQUE_IDENTIFIER, "2"),
+                name_attribute("half-stored"),
+                state_attribute(state::PRE_ACTIVE),
+            ],
+        );
+        let refused = failure(
+            op::GET,
+            Some(3),
+            reason::WRONG_KEY_LIFECYCLE_STATE,
+            "object is not active",
+        );
+        platform.respond(response(1, 4, vec![attrs, get, leftover, refused]));
+    };
+
+    let platform = MemoryPlatform::default();
+    let mut logic = KeyringLogic::new(platform.clone());
+    logic.configure(settings()).unwrap();
+    answers(&platform);
+    let keys = logic
+        .load_all()
+        .expect("the leftover does not fail the load");
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0].data_id, "key-1");
+    let logs = platform.0.borrow().logs.clone();
+    assert!(
+        logs.iter().any(|(level, line)| *level == LogLevel::Warning
+            && line.contains("skipping KMIP object 2 ('half-stored'): it is PreActive")),
+        "{logs:?}"
+    );
+
+    let platform = MemoryPlatform::default();
+    let mut logic = KeyringLogic::new(platform.clone());
+    logic.configure(settings()).unwrap();
+    answers(&platform);
+    let objects = logic.inventory().expect("the leftover is listed");
+    assert_eq!(objects.len(), 2);
+    let leftover = objects.iter().find(|o| o.object_id == "2").unwrap();
+    assert!(leftover.is_preactive_leftover() && !leftover.would_load());
+    assert!(
+        leftover
+            .unreadable
+            .as_deref()
+            .is_some_and(|u| u.contains("WrongKeyLifecycleState")),
+        "{leftover:?}"
+    );
+    let active = objects.iter().find(|o| o.object_id == "1").unwrap();
+    assert!(active.would_load() && active.length == Some(32));
+}

@@ -130,6 +130,7 @@ impl BrokeredConnection {
             request_deadline: None,
             answered: false,
         };
+        this.shared.verifier.forget(&this.server.host);
         this.handshake(deadline)?;
         Ok(this)
     }

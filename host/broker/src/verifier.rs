@@ -40,6 +40,14 @@ impl RelaxedVerifier {
         })
     }
 
+    /// Forgets what `server_name` presented, before a new handshake with it, so that a
+    /// handshake refused before any certificate arrived does not report an old one.
+    pub(super) fn forget(&self, server_name: &str) {
+        if let Ok(mut presented) = self.presented.lock() {
+            presented.remove(server_name);
+        }
+    }
+
     /// The certificate `server_name` presented in its last handshake, if any.
     pub(super) fn presented(&self, server_name: &str) -> Option<CertificateDer<'static>> {
         self.presented.lock().ok()?.get(server_name).cloned()

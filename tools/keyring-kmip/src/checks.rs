@@ -216,7 +216,9 @@ pub fn run(source: &Source, write_test: bool) -> Report {
 }
 
 fn readable(report: &mut Report, field: &str, path: &Path) -> bool {
-    match std::fs::read(path) {
+    // Opened, not read: the key is not copied into memory for this, and a FIFO does not
+    // block the check.
+    match std::fs::File::open(path) {
         Ok(_) => {
             report.push(
                 format!("file {field}"),
@@ -366,18 +368,26 @@ fn check_server(report: &mut Report, config: &Config, index: usize, server: &Ser
                 .join(", ")
         ),
     );
-    let connected = addrs
-        .iter()
-        .map(|addr| TcpStream::connect_timeout(addr, config.timeout).map(|_| *addr))
-        .find_map(Result::ok);
+    let mut last_error = None;
+    let connected =
+        addrs.iter().find_map(
+            |addr| match TcpStream::connect_timeout(addr, config.timeout) {
+                Ok(_) => Some(*addr),
+                Err(e) => {
+                    last_error = Some(format!("{addr}: {e}"));
+                    None
+                }
+            },
+        );
     let Some(addr) = connected else {
         report.fail(
             name("TCP connect"),
             format!(
-                "no answer on port {} of {} within kmip_timeout_ms ({} ms)",
+                "no connection on port {} of {} within kmip_timeout_ms ({} ms): {}",
                 server.port,
                 server.host,
-                config.timeout.as_millis()
+                config.timeout.as_millis(),
+                last_error.unwrap_or_else(|| "no address".into())
             ),
             "is the KMIP server running and listening on this port, and does a firewall let \
              this host through?",
@@ -450,9 +460,7 @@ fn check_server(report: &mut Report, config: &Config, index: usize, server: &Ser
                 .filter_map(|label| {
                     let n = objects
                         .iter()
-                        .filter(|o| {
-                            o.key_type.label() == label && o.state.as_deref() == Some("Active")
-                        })
+                        .filter(|o| o.key_type.label() == label && o.would_load())
                         .count() as u64;
                     (n > single.max_objects).then(|| format!("{n} {label} keys"))
                 })
@@ -465,7 +473,10 @@ fn check_server(report: &mut Report, config: &Config, index: usize, server: &Ser
                         over.join(" and "),
                         single.max_objects
                     ),
-                    "raise max_objects in the configuration (at most 262144)",
+                    &format!(
+                        "raise max_objects in the configuration (at most {})",
+                        kmip_keyring_rules::MAX_KEYS
+                    ),
                 );
             } else if preactive > 0 {
                 report.problem(
@@ -530,12 +541,17 @@ fn probe(report: &mut Report, config: &Config) {
             fix,
         );
     }
+    let via = logic
+        .status()
+        .server_index
+        .and_then(|i| config.servers.get(i as usize))
+        .map_or_else(String::new, |s| format!(" on {s}"));
     if found {
         report.push(
             name,
             Outcome::Passed,
             format!(
-                "stored, read back and removed probe key {data_id} (object {})",
+                "stored, read back and removed probe key {data_id} (object {}){via}",
                 entry.object_id
             ),
         );

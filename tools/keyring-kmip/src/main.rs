@@ -81,6 +81,16 @@ fn main() -> ExitCode {
     }
 }
 
+/// Writes the report; a reader that went away (`keyring-kmip list | head`) is not an error.
+fn emit(text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Check {
@@ -90,9 +100,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         } => {
             let report = checks::run(&config.source(), write_test);
             if json {
-                println!("{}", report::checks_json(&report));
+                emit(&format!("{}\n", report::checks_json(&report)))?;
             } else {
-                print!("{}", report::checks_text(&report));
+                emit(&report::checks_text(&report))?;
             }
             Ok(ExitCode::from(u8::from(report.failed())))
         }
@@ -100,9 +110,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let config = config.source().load()?;
             let objects = list::run(&config)?;
             if json {
-                println!("{}", report::list_json(&objects));
+                emit(&format!("{}\n", report::list_json(&objects)))?;
             } else {
-                print!("{}", report::list_text(&objects));
+                emit(&report::list_text(&objects))?;
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -35,6 +35,13 @@ pub fn checks_json(report: &Report) -> String {
     serde_json::json!({ "ok": !report.failed(), "checks": report.checks }).to_string()
 }
 
+/// Text from the server, safe for a terminal: control characters shown as `?`.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
+
 /// The listing as a table.
 pub fn list_text(objects: &[Listed]) -> String {
     let mut out = String::new();
@@ -47,13 +54,13 @@ pub fn list_text(objects: &[Listed]) -> String {
         let _ = writeln!(
             out,
             "{:<40} {:<24} {:<6} {:>6} {:<12} {:<12} {}",
-            o.data_id.as_deref().unwrap_or("<no Name>"),
-            o.auth_id,
+            printable(o.data_id.as_deref().unwrap_or("<no Name>")),
+            printable(&o.auth_id),
             o.key_type,
             o.length.map_or_else(|| "-".to_owned(), |n| n.to_string()),
             o.state.as_deref().unwrap_or("?"),
-            o.object_id,
-            o.notes.join("; ")
+            printable(&o.object_id),
+            printable(&o.notes.join("; "))
         );
     }
     let leftovers = objects

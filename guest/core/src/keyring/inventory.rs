@@ -33,6 +33,22 @@ pub struct ObjectSummary {
 }
 
 impl ObjectSummary {
+    /// Whether the load would cache this object's key: it has a Name, a State that is not
+    /// PreActive or destroyed, and readable material of a length MySQL can use (the load's
+    /// own rules, `load::read_object`).
+    pub fn would_load(&self) -> bool {
+        let named = self.names.first().is_some_and(|n| !n.is_empty());
+        let state_ok = !matches!(
+            self.state.as_deref(),
+            None | Some("PreActive" | "Destroyed" | "DestroyedCompromised" | "gone")
+        );
+        let material_ok = self.unreadable.is_none()
+            && self
+                .length
+                .is_some_and(|n| self.key_type.check_length(n).is_ok());
+        named && state_ok && material_ok
+    }
+
     /// Registered but never activated: a store that did not complete left it, no key of
     /// MySQL's can be encrypted with it, and the load skips it.
     pub fn is_preactive_leftover(&self) -> bool {
@@ -97,7 +113,9 @@ fn summarize(
     attrs: Option<BatchItem>,
     get: Option<BatchItem>,
 ) -> Result<Option<ObjectSummary>, KeyringError> {
-    let (Some(attrs), Some(get)) = (attrs, get) else {
+    // Get Attributes first, as the load reads them: a server that stops a batch at a
+    // failed item has then answered the one that says the object is gone.
+    let Some(attrs) = attrs else {
         return Ok(None);
     };
     let mut summary = ObjectSummary {
@@ -124,6 +142,13 @@ fn summarize(
         }
         Err(e) => return Err(e),
     }
+    let Some(get) = get else {
+        return Ok(None);
+    };
+    let not_active = matches!(
+        summary.state.as_deref(),
+        Some("PreActive" | "Destroyed" | "DestroyedCompromised")
+    );
     match response::payload_of(get, Operation::Get) {
         Ok(Some(ResponsePayload::Get(object))) => {
             if object.unique_identifier.0 != fetch.id {
@@ -132,22 +157,18 @@ fn summarize(
                     fetch.id, object.unique_identifier.0
                 )));
             }
-            let material = object
-                .object
-                .key_block()
-                .key_value
-                .key_material
-                .bytes()
-                .clone();
+            let material = object.object.key_block().key_value.key_material.bytes();
             summary.length = Some(material.as_slice().len());
         }
         Ok(_) => return Err(wrong_payload(Operation::Get)),
         // A server may refuse the material of an object that is not Active (Cosmian:
-        // WrongKeyLifecycleState), or of one being destroyed: reported, not fatal.
+        // WrongKeyLifecycleState), or of one being destroyed: reported, not fatal, as the
+        // load skips these too.
         Err(KeyringError::ServerFailure(f))
-            if f.reason.is_some_and(|r| {
-                r.means_gone() || r == ResultReason::WRONG_KEY_LIFECYCLE_STATE
-            }) || matches!(summary.state.as_deref(), Some("PreActive")) =>
+            if not_active
+                || f.reason.is_some_and(|r| {
+                    r.means_gone() || r == ResultReason::WRONG_KEY_LIFECYCLE_STATE
+                }) =>
         {
             summary.unreadable = Some(KeyringError::ServerFailure(f).to_string());
         }

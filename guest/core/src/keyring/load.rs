@@ -345,6 +345,19 @@ impl<P: Platform> KeyringLogic<P> {
             Err(e) => return Err(e),
         };
         let name = attributes.data_id().map(str::to_owned);
+        if attributes.state == Some(State::PreActive) {
+            // A Register whose Activate never happened: the store was never reported
+            // successful to mysqld, so nothing can have been encrypted with it. Skipped
+            // whatever its Get says: a server may refuse the material of an object that is
+            // not Active (Cosmian KMS: Wrong Key Lifecycle State), which must not fail the
+            // load.
+            return Ok(self.skip(
+                id,
+                name.as_deref(),
+                "it is PreActive, left by a store that did not complete; it was never \
+                 reported stored and can be destroyed",
+            ));
+        }
         let Some(get) = get else {
             return Ok(Read::Unanswered);
         };
@@ -397,12 +410,12 @@ impl<P: Platform> KeyringLogic<P> {
                 fetch.key_type
             )));
         }
-        let Some(state) = attributes.state else {
+        if attributes.state.is_none() {
             return Err(KeyringError::MalformedResponse(format!(
                 "the server returned no State for object {id}, which the load needs to tell \
                  a stored key from a half-stored one"
             )));
-        };
+        }
         let Some(data_id) = name else {
             return Ok(self.skip(id, None, "it has no Name"));
         };
@@ -414,16 +427,6 @@ impl<P: Platform> KeyringLogic<P> {
                     attributes.names.len()
                 ),
             );
-        }
-        if state == State::PreActive {
-            // A Register whose Activate never happened: the store was never reported
-            // successful to mysqld, so nothing can have been encrypted with it.
-            return Ok(self.skip(
-                id,
-                Some(&data_id),
-                "it is PreActive, left by a store that did not complete; it was never \
-                 reported stored and can be destroyed",
-            ));
         }
         let material = object
             .object
