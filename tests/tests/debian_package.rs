@@ -101,6 +101,36 @@ fn the_package_installs_beside_perconas_and_a_mysqld_runs_from_its_files() -> Re
             let _cleanup = Cleanup(root.clone());
             let work = tempfile::tempdir()?;
 
+            // The package's libc6 floor is the newest glibc symbol version its binaries use.
+            let depends = Command::new("dpkg-deb")
+                .arg("-f")
+                .arg(&deb)
+                .arg("Depends")
+                .output()?;
+            let depends = String::from_utf8(depends.stdout)?.trim().to_owned();
+            let objdump = Command::new("objdump")
+                .arg("-T")
+                .arg(workspace_root().join("target/release/component_keyring_kmip.so"))
+                .arg(workspace_root().join("target/release/keyring-kmip"))
+                .output()?;
+            let newest = String::from_utf8_lossy(&objdump.stdout)
+                .split_whitespace()
+                .filter_map(|w| {
+                    w.strip_prefix("(GLIBC_")
+                        .or_else(|| w.strip_prefix("GLIBC_"))
+                })
+                .map(|v| v.trim_end_matches(')').to_owned())
+                .max_by_key(|v| {
+                    v.split('.')
+                        .map(|n| n.parse::<u32>().unwrap_or(0))
+                        .collect::<Vec<_>>()
+                })
+                .context("no GLIBC symbol versions")?;
+            ensure!(
+                depends == format!("libc6 (>= {newest})"),
+                "Depends {depends:?}, binaries need {newest}"
+            );
+
             // Percona's package first, then ours: theirs is diverted, not overwritten.
             install(&root, &stand_in(work.path(), "1", "percona v1")?)?;
             install(&root, &deb)?;
