@@ -193,3 +193,13 @@ impl Pki {
         Ok(Arc::new(builder.with_single_cert(certs, key)?))
     }
 }
+
+/// A self-signed certificate for `localhost` valid only from 1 January `from` to
+/// 1 January `until`, as PEM: the expired and not-yet-valid certificates of the tests.
+pub fn certificate_valid(from: i32, until: i32) -> Result<String> {
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()])?;
+    params.not_before = rcgen::date_time_ymd(from, 1, 1);
+    params.not_after = rcgen::date_time_ymd(until, 1, 1);
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
+    Ok(params.self_signed(&key)?.pem())
+}

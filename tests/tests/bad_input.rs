@@ -5,21 +5,12 @@ use anyhow::Result;
 use component_keyring_kmip::config::CONFIG_FILE_NAME;
 use component_keyring_kmip::{Config, Keyring, LogSink, MemoryLog};
 use kmip_keyring_tests::loader::manifest::Manifest;
-use kmip_keyring_tests::pki::Pki;
+use kmip_keyring_tests::pki::{certificate_valid, Pki};
 use kmip_keyring_tests::runtime;
-use rcgen::{date_time_ymd, CertificateParams, KeyPair, PKCS_ECDSA_P256_SHA256};
+use rcgen::{KeyPair, PKCS_ECDSA_P256_SHA256};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-/// A self-signed certificate valid only from `from` to `until` (years), as PEM.
-fn certificate_valid(from: i32, until: i32) -> Result<String> {
-    let mut params = CertificateParams::new(vec!["localhost".to_owned()])?;
-    params.not_before = date_time_ymd(from, 1, 1);
-    params.not_after = date_time_ymd(until, 1, 1);
-    let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
-    Ok(params.self_signed(&key)?.pem())
-}
 
 /// Changes the valid configuration (and may write files into the directory).
 type Edit = Box<dyn Fn(&mut Value, &Path) -> Result<()>>;

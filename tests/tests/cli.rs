@@ -6,7 +6,7 @@
 use anyhow::{ensure, Context, Result};
 use component_keyring_kmip::{Keyring, LogSink, MemoryLog};
 use kmip_keyring_tests::leak::hex;
-use kmip_keyring_tests::pki::Pki;
+use kmip_keyring_tests::pki::{certificate_valid, Pki};
 use kmip_keyring_tests::pykmip::PyKmip;
 use kmip_keyring_tests::{runtime, workspace_root};
 use rcgen::{date_time_ymd, CertificateParams, KeyPair, PKCS_ECDSA_P256_SHA256};
@@ -140,15 +140,6 @@ fn check_resolves_the_configuration_as_the_component_does() -> Result<()> {
     let (code, _, err) = run(&["check"])?;
     assert_eq!(code, 2, "{err}");
     Ok(())
-}
-
-/// A self-signed certificate valid only between two years, as PEM.
-fn certificate_valid(from: i32, until: i32) -> Result<String> {
-    let mut params = CertificateParams::new(vec!["localhost".to_owned()])?;
-    params.not_before = date_time_ymd(from, 1, 1);
-    params.not_after = date_time_ymd(until, 1, 1);
-    let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
-    Ok(params.self_signed(&key)?.pem())
 }
 
 #[test]

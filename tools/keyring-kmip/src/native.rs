@@ -1,5 +1,6 @@
 //! The guest's keyring core run natively over the component's TLS broker: the same KMIP
-//! and the same TLS as inside mysqld, without the sandbox.
+//! and the same TLS as inside mysqld, without the sandbox, counting every message and
+//! byte (the tool's checks, and the benchmark's native rows).
 
 use kmip_keyring_broker::{Broker, BrokeredConnection, TransportError as BrokerError};
 use kmip_keyring_core::{Connection, LogLevel, Platform, TransportError};
@@ -9,17 +10,73 @@ use std::sync::Arc;
 /// Where the core's log lines go.
 pub type Log = Arc<dyn Fn(LogLevel, &str) + Send + Sync>;
 
-/// Request messages and bytes through a platform's connections.
+/// Traffic counters shared by a platform (or a test's counting dialer) and every
+/// connection it opened.
 #[derive(Debug, Default)]
 pub struct Counters {
-    /// TLS connections opened.
-    pub connections: AtomicU64,
-    /// Request messages sent (each one a round trip).
-    pub messages: AtomicU64,
-    /// KMIP bytes sent.
-    pub bytes_sent: AtomicU64,
+    connections: AtomicU64,
+    messages: AtomicU64,
+    bytes_sent: AtomicU64,
+    bytes_received: AtomicU64,
+}
+
+/// A snapshot of [`Counters`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Traffic {
+    /// TLS connections opened (each one a TCP and TLS handshake).
+    pub connections: u64,
+    /// Request messages sent: each one is a round trip, as KMIP answers every request.
+    pub messages: u64,
+    /// KMIP bytes sent (TTLV, without TLS framing).
+    pub bytes_sent: u64,
     /// KMIP bytes received.
-    pub bytes_received: AtomicU64,
+    pub bytes_received: u64,
+}
+
+impl Counters {
+    /// New counters behind an `Arc`, all zero.
+    pub fn shared() -> Arc<Self> {
+        Arc::default()
+    }
+
+    /// The counts so far.
+    pub fn snapshot(&self) -> Traffic {
+        Traffic {
+            connections: self.connections.load(Ordering::Relaxed),
+            messages: self.messages.load(Ordering::Relaxed),
+            bytes_sent: self.bytes_sent.load(Ordering::Relaxed),
+            bytes_received: self.bytes_received.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Sets every count back to zero.
+    pub fn reset(&self) {
+        for counter in [
+            &self.connections,
+            &self.messages,
+            &self.bytes_sent,
+            &self.bytes_received,
+        ] {
+            counter.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// Counts one opened connection.
+    pub fn opened(&self) {
+        self.connections.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts one request message of `bytes`.
+    pub fn sent(&self, bytes: usize) {
+        self.messages.fetch_add(1, Ordering::Relaxed);
+        self.bytes_sent.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+
+    /// Counts `bytes` of a response.
+    pub fn received(&self, bytes: usize) {
+        self.bytes_received
+            .fetch_add(bytes as u64, Ordering::Relaxed);
+    }
 }
 
 /// The broker's transport error in the core's terms (the same variants on both sides).
@@ -71,18 +128,13 @@ impl Connection for NativeConnection {
     }
 
     fn send(&mut self, message: &[u8]) -> Result<(), TransportError> {
-        self.counters.messages.fetch_add(1, Ordering::Relaxed);
-        self.counters
-            .bytes_sent
-            .fetch_add(message.len() as u64, Ordering::Relaxed);
+        self.counters.sent(message.len());
         self.inner.send(message).map_err(to_core)
     }
 
     fn receive(&mut self) -> Result<Vec<u8>, TransportError> {
         let message = self.inner.receive().map_err(to_core)?;
-        self.counters
-            .bytes_received
-            .fetch_add(message.len() as u64, Ordering::Relaxed);
+        self.counters.received(message.len());
         Ok(message)
     }
 }
@@ -96,7 +148,7 @@ impl Platform for NativePlatform {
 
     fn open(&mut self, index: u32) -> Result<NativeConnection, TransportError> {
         let inner = self.broker.open(index).map_err(to_core)?;
-        self.counters.connections.fetch_add(1, Ordering::Relaxed);
+        self.counters.opened();
         Ok(NativeConnection {
             inner,
             counters: self.counters.clone(),

@@ -3,15 +3,14 @@
 //! (`keyring-kmip list` and `check`).
 
 use super::attributes::ObjectAttributes;
-use super::load::{key_type_of, Fetch, MAX_UNANSWERED};
+use super::load::{Fetch, MAX_UNANSWERED};
 use super::{wrong_payload, KeyringLogic, LoadStrategy};
 use crate::error::KeyringError;
 use crate::key_type::KeyType;
 use crate::kmip::response::{self, BatchItem, ResponsePayload};
 use crate::kmip::ResultReason;
 use crate::platform::Platform;
-use kmip_protocol::types::common::{ObjectType, Operation, State};
-use std::collections::VecDeque;
+use kmip_protocol::types::common::{Operation, State};
 
 /// One object in the group, without its key material.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,21 +65,8 @@ impl<P: Platform> KeyringLogic<P> {
     /// key bytes are read only to learn their length and are wiped at once.
     pub fn inventory(&mut self) -> Result<Vec<ObjectSummary>, KeyringError> {
         let settings = self.settings()?;
-        let mut types = vec![ObjectType::SymmetricKey];
-        if self.profile.secret_data {
-            types.push(ObjectType::SecretData);
-        }
-        let ids = self.list(&types, &settings)?;
-        let mut queue: VecDeque<Fetch> = ids
-            .into_iter()
-            .map(|(id, object_type)| Fetch {
-                id,
-                key_type: key_type_of(object_type),
-                // The registered format: a listing needs the length, not Raw bytes.
-                raw: false,
-                unanswered: 0,
-            })
-            .collect();
+        // The registered format: a listing needs the length, not Raw bytes.
+        let mut queue = self.located(&settings, false)?;
         let mut found = Vec::new();
         while !queue.is_empty() {
             let take = (settings.fetch_batch_size as usize).min(queue.len());

@@ -54,7 +54,7 @@ enum Read {
     Unanswered,
 }
 
-pub(super) fn key_type_of(object_type: ObjectType) -> KeyType {
+fn key_type_of(object_type: ObjectType) -> KeyType {
     match object_type {
         ObjectType::SecretData => KeyType::Secret,
         _ => KeyType::Aes,
@@ -85,20 +85,7 @@ impl<P: Platform> KeyringLogic<P> {
         {
             self.platform.log(LogLevel::Warning, caveat);
         }
-        let mut types = vec![ObjectType::SymmetricKey];
-        if self.profile.secret_data {
-            types.push(ObjectType::SecretData);
-        }
-        let ids = self.list(&types, &settings)?;
-        let mut queue: VecDeque<Fetch> = ids
-            .into_iter()
-            .map(|(id, object_type)| Fetch {
-                id,
-                key_type: key_type_of(object_type),
-                raw: object_type == ObjectType::SymmetricKey,
-                unanswered: 0,
-            })
-            .collect();
+        let mut queue = self.located(&settings, true)?;
         let mut entries = Vec::new();
         while !queue.is_empty() {
             let take = match settings.strategy {
@@ -136,9 +123,33 @@ impl<P: Platform> KeyringLogic<P> {
         Ok(entries)
     }
 
+    /// Every object of the keyring's types (Symmetric Key, and Secret Data where the
+    /// server family stores it), listed and queued to be read; `raw_keys` asks for
+    /// symmetric keys in the Raw format the cache needs.
+    pub(super) fn located(
+        &mut self,
+        settings: &Settings,
+        raw_keys: bool,
+    ) -> Result<VecDeque<Fetch>, KeyringError> {
+        let mut types = vec![ObjectType::SymmetricKey];
+        if self.profile.secret_data {
+            types.push(ObjectType::SecretData);
+        }
+        Ok(self
+            .list(&types, settings)?
+            .into_iter()
+            .map(|(id, object_type)| Fetch {
+                id,
+                key_type: key_type_of(object_type),
+                raw: raw_keys && object_type == ObjectType::SymmetricKey,
+                unanswered: 0,
+            })
+            .collect())
+    }
+
     /// Lists every object of `types`: Locate rounds, each one message with the next page
     /// of every kind still being listed; kinds that cannot be paged are split.
-    pub(super) fn list(
+    fn list(
         &mut self,
         types: &[ObjectType],
         settings: &Settings,

@@ -7,7 +7,9 @@ use component_keyring_kmip::sandbox::{GuestSettings, Sandbox};
 use component_keyring_kmip::{Config, LogLevel, LogSink, Runtime};
 use kmip_keyring_core::keyring::LoadStrategy;
 use kmip_keyring_core::{KeyringLogic, Settings};
-use kmip_keyring_tests::native_platform::{Counters, CountingDialer, NativePlatform, Traffic};
+use kmip_keyring_tests::native_platform::{
+    log_to, Counters, CountingDialer, NativePlatform, Traffic,
+};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -61,7 +63,8 @@ impl Target {
         strategy: LoadStrategy,
         counters: &Arc<Counters>,
     ) -> Result<KeyringLogic<NativePlatform>> {
-        let platform = NativePlatform::new(self.broker.clone(), counters.clone(), null_log());
+        let platform =
+            NativePlatform::new(self.broker.clone(), counters.clone(), log_to(null_log()));
         let mut logic = KeyringLogic::new(platform);
         logic.configure(Settings {
             object_group: self.config.object_group.clone(),
