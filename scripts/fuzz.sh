@@ -46,6 +46,10 @@ SANITIZER=${FUZZ_SANITIZER:-address}
 # and the fuzz build has its own workspace (fuzz/) and target directory (target/fuzz), so no
 # other build is affected.
 export RUSTC_BOOTSTRAP=1
+# The fuzz targets are sanitizer builds that only ever run on this machine: they are linked
+# by the system C toolchain, with rustc's sanitizer runtime, not by the workspace's zig
+# (.cargo/config.toml), whose wrapper turns sanitizers off (-fno-sanitize=all).
+export CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER=cc CC_x86_64_unknown_linux_gnu=cc CXX_x86_64_unknown_linux_gnu=c++
 
 # cargo-fuzz's own flags, shared by build and run. Release code with debug assertions and
 # overflow checks, so arithmetic that would silently wrap in the product is reported.

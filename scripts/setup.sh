@@ -19,3 +19,7 @@ if [ ! -x .venv/bin/pykmip-server ] || ! cmp -s tests/pykmip/requirements.txt .v
     .venv/bin/pip install --quiet --disable-pip-version-check -r tests/pykmip/requirements.txt
     cp tests/pykmip/requirements.txt .venv/.requirements
 fi
+
+# zig and cargo-zigbuild, which link every native binary against glibc 2.28's symbols
+# (.cargo/config.toml).
+scripts/zig/install.sh

@@ -8,6 +8,7 @@ scripts/setup.sh
 scripts/build-guest.sh
 cargo fmt --all -- --check
 scripts/check-layers.sh
+scripts/check-feature-pins.sh
 cargo build --release --locked -p component-keyring-kmip -p keyring-kmip
 # The Debian package, which tests/tests/debian_package.rs installs into the MySQL chroot.
 scripts/build-deb.sh >/dev/null

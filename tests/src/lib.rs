@@ -3,6 +3,7 @@
 //! codec written independently of the guest for building and checking messages.
 
 pub mod cosmian;
+pub mod elf;
 pub mod fast_peer;
 pub mod fault_proxy;
 pub mod fill;

@@ -5,6 +5,7 @@
 //! the packaged keyring-kmip checks the same configuration inside that userland.
 
 use anyhow::{ensure, Context, Result};
+use kmip_keyring_tests::elf::newest_glibc;
 use kmip_keyring_tests::mysqld::{chroot, with_mysqld, ManifestForm, MysqlInstance, Plugins};
 use kmip_keyring_tests::pykmip::PyKmip;
 use kmip_keyring_tests::workspace_root;
@@ -108,24 +109,10 @@ fn the_package_installs_beside_perconas_and_a_mysqld_runs_from_its_files() -> Re
                 .arg("Depends")
                 .output()?;
             let depends = String::from_utf8(depends.stdout)?.trim().to_owned();
-            let objdump = Command::new("objdump")
-                .arg("-T")
-                .arg(workspace_root().join("target/release/component_keyring_kmip.so"))
-                .arg(workspace_root().join("target/release/keyring-kmip"))
-                .output()?;
-            let newest = String::from_utf8_lossy(&objdump.stdout)
-                .split_whitespace()
-                .filter_map(|w| {
-                    w.strip_prefix("(GLIBC_")
-                        .or_else(|| w.strip_prefix("GLIBC_"))
-                })
-                .map(|v| v.trim_end_matches(')').to_owned())
-                .max_by_key(|v| {
-                    v.split('.')
-                        .map(|n| n.parse::<u32>().unwrap_or(0))
-                        .collect::<Vec<_>>()
-                })
-                .context("no GLIBC symbol versions")?;
+            let newest = newest_glibc(&[
+                &workspace_root().join("target/release/component_keyring_kmip.so"),
+                &workspace_root().join("target/release/keyring-kmip"),
+            ])?;
             ensure!(
                 depends == format!("libc6 (>= {newest})"),
                 "Depends {depends:?}, binaries need {newest}"

@@ -139,7 +139,7 @@ fn remove_makes_a_key_absent_here_and_after_reload() -> Result<()> {
             let (keyring, _) = load(server, None)?;
             keyring.store("doomed", "", "AES", &[7u8; 32])?;
             keyring.store("kept", "", "SECRET", b"s3cret")?;
-            let doomed = keyring.fetch("doomed", "").unwrap().object_id;
+            let doomed = keyring.fetch("doomed", "").unwrap().object_id.clone();
             keyring.remove("doomed", "")?;
             assert!(keyring.fetch("doomed", "").is_none());
             assert!(matches!(

@@ -4,16 +4,26 @@
 use crate::log::{LogLevel, LogSink};
 use crate::sandbox::GuestOrigin;
 use crate::{Config, Keyring, Runtime};
+use arc_swap::ArcSwapOption;
 use std::path::Path;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 
-static KEYRING: RwLock<Option<Arc<Keyring>>> = RwLock::new(None);
+/// Swapped whole by `load`. An `ArcSwapOption`, not a lock: mysqld's every read starts by
+/// looking it up, and a lookup writes nothing shared (the one lock a read takes is the
+/// cache's).
+static KEYRING: ArcSwapOption<Keyring> = ArcSwapOption::const_empty();
 /// Compiled guests by SHA-256, so RELOAD does not recompile an unchanged guest.
 static RUNTIMES: Mutex<Vec<Arc<Runtime>>> = Mutex::new(Vec::new());
 
 /// The loaded keyring, if a load has succeeded.
 pub fn keyring() -> Option<Arc<Keyring>> {
-    KEYRING.read().unwrap_or_else(|e| e.into_inner()).clone()
+    KEYRING.load_full()
+}
+
+/// Runs `f` on the loaded keyring without taking a reference to it (for calls that only
+/// read the cache); `None` if no load has succeeded.
+pub fn with_keyring<R>(f: impl FnOnce(&Keyring) -> R) -> Option<R> {
+    KEYRING.load().as_deref().map(f)
 }
 
 fn runtime(config: &Config, log: &dyn LogSink) -> Result<Arc<Runtime>, String> {
@@ -81,10 +91,7 @@ pub fn load(plugin_dir: &Path, data_dir: &Path, log: Arc<dyn LogSink>) -> Result
     let keyring = Keyring::load(config, runtime, log.clone())
         .map_err(|e| format!("{e} (KMIP servers: {})", servers.join(", ")))?;
     let count = keyring.len();
-    let previous = KEYRING
-        .write()
-        .unwrap_or_else(|e| e.into_inner())
-        .replace(Arc::new(keyring));
+    let previous = KEYRING.swap(Some(Arc::new(keyring)));
     if previous.is_some() {
         log.log(
             LogLevel::Info,
@@ -96,6 +103,6 @@ pub fn load(plugin_dir: &Path, data_dir: &Path, log: Arc<dyn LogSink>) -> Result
 
 /// Drops every state so the library can be unloaded.
 pub fn unload() {
-    KEYRING.write().unwrap_or_else(|e| e.into_inner()).take();
+    KEYRING.store(None);
     RUNTIMES.lock().unwrap_or_else(|e| e.into_inner()).clear();
 }

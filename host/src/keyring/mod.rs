@@ -240,8 +240,9 @@ impl Keyring {
         self.sandbox.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// A copy of the key, from the cache only; `None` when absent.
-    pub fn fetch(&self, data_id: &str, auth_id: &str) -> Option<CachedKey> {
+    /// The cached key (shared, not copied: no allocation on mysqld's read path), from the
+    /// cache only; `None` when absent.
+    pub fn fetch(&self, data_id: &str, auth_id: &str) -> Option<Arc<CachedKey>> {
         self.read_cache().get(data_id, auth_id).cloned()
     }
 

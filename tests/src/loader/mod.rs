@@ -7,6 +7,7 @@
 
 mod abi;
 pub mod abi_lines;
+pub mod c_reader;
 pub mod manifest;
 mod probes;
 pub mod registry;

@@ -1,9 +1,10 @@
-//! `keyring_reader_with_status`: reads from the cache; the object owns a copy of the key.
+//! `keyring_reader_with_status`: reads from the cache; the object is one reference to the
+//! cached key (no copy, no allocation), which a later remove or reload cannot free under it.
 
 use super::super::abi::{Handle, Status, FAILED, OK};
 use super::super::args::{opt_str, str_or_empty, write, write_both};
 use super::super::catalogue;
-use super::super::component::keyring;
+use super::super::component::with_keyring;
 use super::super::error_log;
 use super::super::guard::guard;
 use super::super::handles;
@@ -11,8 +12,6 @@ use crate::log::LogLevel;
 use crate::CachedKey;
 use std::ffi::{c_char, c_uchar};
 use std::ptr::null_mut;
-
-struct ReaderObject(CachedKey);
 
 /// `init(data_id, auth_id, out)`: success + NULL when absent, success + object when found,
 /// failure when the keyring is not loaded.
@@ -29,38 +28,41 @@ pub unsafe extern "C" fn init(
         if !unsafe { write(out, null_mut()) } {
             return FAILED;
         }
-        let Some(keyring) = keyring() else {
+        // SAFETY: C strings from the caller, valid for the call.
+        let ids = match (unsafe { opt_str(data_id) }, unsafe {
+            str_or_empty(auth_id)
+        }) {
+            (Ok(Some(data_id)), Ok(auth_id)) => Some((data_id, auth_id)),
+            _ => None,
+        };
+        let Some(found) = with_keyring(|keyring| ids.and_then(|(d, a)| keyring.fetch(d, a))) else {
             return super::not_initialized();
         };
-        // SAFETY: C strings from the caller, valid for the call.
-        let (Ok(Some(data_id)), Ok(auth_id)) = (unsafe { opt_str(data_id) }, unsafe {
-            str_or_empty(auth_id)
-        }) else {
-            return OK;
-        };
-        if let Some(key) = keyring.fetch(data_id, auth_id) {
-            return handles::hand_out(out, ReaderObject(key));
+        if let Some(key) = found {
+            return handles::hand_out_shared(out, key);
         }
-        error_log::emit(LogLevel::Info, &catalogue::not_found(data_id, auth_id));
+        if let Some((data_id, auth_id)) = ids {
+            error_log::emit(LogLevel::Info, &catalogue::not_found(data_id, auth_id));
+        }
         OK
     })
 }
 
-/// `deinit(object)`: frees the object.
+/// `deinit(object)`: gives the reference back (the key is wiped when it was the last).
 ///
 /// # Safety
 /// `object` is NULL or came from `init` and is released once.
 pub unsafe extern "C" fn deinit(object: Handle) -> Status {
     guard(FAILED, || {
         // SAFETY: an object from `init`, given back once (service contract).
-        unsafe { handles::give_back::<ReaderObject>(object) };
+        unsafe { handles::give_back_shared::<CachedKey>(object) };
         OK
     })
 }
 
-fn object<'a>(handle: Handle) -> Option<&'a ReaderObject> {
+fn object<'a>(handle: Handle) -> Option<&'a CachedKey> {
     // SAFETY: mysqld passes back only objects `init` handed out (service contract).
-    unsafe { handles::borrow::<ReaderObject>(handle) }
+    unsafe { handles::borrow_shared::<CachedKey>(handle) }
 }
 
 /// `fetch_length(object, data_size, type_size)`: lengths without terminators.
@@ -73,7 +75,7 @@ pub unsafe extern "C" fn fetch_length(
     type_size: *mut usize,
 ) -> Status {
     guard(FAILED, || {
-        let Some(ReaderObject(key)) = object(handle) else {
+        let Some(key) = object(handle) else {
             return FAILED;
         };
         // SAFETY: out pointers from the caller, NULL-checked by `write_both`.
@@ -102,7 +104,7 @@ pub unsafe extern "C" fn fetch(
     type_size: *mut usize,
 ) -> Status {
     guard(FAILED, || {
-        let Some(ReaderObject(key)) = object(handle) else {
+        let Some(key) = object(handle) else {
             return FAILED;
         };
         let (data, ty) = (&key.data[..], key.key_type.as_bytes());

@@ -1,10 +1,13 @@
-//! Section 2: `read_secret` through the C ABI on a cache hit, against a map behind a lock.
+//! Section 2: `read_secret` through the C ABI on a cache hit, timed by a C caller against a
+//! bare C keyring (read-write lock, open-addressing hash, memcpy), and by the Rust loader
+//! against a map behind a lock.
 
 use crate::component::plugin_dir;
 use crate::servers::KEY_PREFIX;
 use crate::Options;
 use anyhow::{ensure, Context, Result};
 use kmip_keyring_tests::fast_peer::{populated_material, FastPeer};
+use kmip_keyring_tests::loader::c_reader::{self, Baseline as CBaseline, Ids, Target};
 use kmip_keyring_tests::loader::{registry, LoadedComponent};
 use std::collections::HashMap;
 use std::ffi::CString;
@@ -94,6 +97,29 @@ fn timer_overhead_ns() -> u64 {
     summarize(samples).median_ns
 }
 
+/// Times the C loop on `threads` threads at once, `samples` calls each.
+fn time_c_reads(
+    threads: usize,
+    samples: usize,
+    ids: &Ids,
+    target: Target<'_>,
+) -> Result<Latencies> {
+    let all: Result<Vec<Vec<u64>>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| s.spawn(move || c_reader::time(target, ids, samples, t * 13)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .expect("reader thread")
+                    .map_err(|failed| anyhow::anyhow!("{failed} reads failed"))
+            })
+            .collect()
+    });
+    Ok(summarize(all?.into_iter().flatten().collect()))
+}
+
 /// One row: the component and the baseline read from `threads` threads at once.
 pub struct FetchRow {
     pub threads: usize,
@@ -110,6 +136,8 @@ pub struct Fetched {
     /// What one `Instant` pair costs, included in every figure.
     pub timer_ns: u64,
     pub rows: Vec<FetchRow>,
+    /// The goal's rows: C caller, component against the bare C baseline.
+    pub c_rows: Vec<FetchRow>,
 }
 
 /// Loads the built component from `so` against `peer`, which holds `n` AES-256 keys
@@ -125,6 +153,7 @@ pub fn run(options: Options, so: &Path, dir: &Path, peer: &FastPeer, n: usize) -
     );
     let ids: Vec<String> = (0..n).map(|i| format!("{KEY_PREFIX}{i}")).collect();
     let baseline = Baseline(RwLock::new(HashMap::new()));
+    CBaseline::reset(n);
     for (i, id) in ids.iter().enumerate() {
         let (data, ty) = component
             .read_secret(id, None)
@@ -134,6 +163,7 @@ pub fn run(options: Options, so: &Path, dir: &Path, peer: &FastPeer, n: usize) -
             data == populated_material(i),
             "{id} has other bytes than the server's"
         );
+        CBaseline::insert(id, &data, &ty);
         baseline
             .0
             .write()
@@ -151,6 +181,17 @@ pub fn run(options: Options, so: &Path, dir: &Path, peer: &FastPeer, n: usize) -
     time_reads(1, samples / 2, &ids, |id| {
         baseline.read_secret(id, None).is_some()
     });
+    let c_ids = Ids::new(&ids);
+    time_c_reads(1, samples / 2, &c_ids, Target::Component(&component))?;
+    time_c_reads(1, samples / 2, &c_ids, Target::Baseline)?;
+    let mut c_rows = Vec::new();
+    for threads in [1, 2] {
+        c_rows.push(FetchRow {
+            threads,
+            ours: time_c_reads(threads, samples, &c_ids, Target::Component(&component))?,
+            baseline: time_c_reads(threads, samples, &c_ids, Target::Baseline)?,
+        });
+    }
     let mut rows = Vec::new();
     for threads in [1, 2] {
         let ours = time_reads(threads, samples, &ids, |id| {
@@ -171,5 +212,6 @@ pub fn run(options: Options, so: &Path, dir: &Path, peer: &FastPeer, n: usize) -
         samples,
         timer_ns,
         rows,
+        c_rows,
     })
 }

@@ -1,4 +1,4 @@
-//! The benchmark: cache fill against Percona's per-object strategy (fast peer, PyKMIP, Cosmian KMS), C-ABI fetch, sandbox overhead, load cost, memory, and PyKMIP's own client as reference; prints Markdown tables.
+//! The benchmark: cache fill against Percona's per-object strategy (fast peer, PyKMIP, Cosmian KMS), C-ABI fetch against a bare C keyring, sandbox overhead, load cost, memory, PyKMIP's own client as reference, and the component's size; prints Markdown tables.
 //!
 //! Every figure comes from this run on this machine: both load strategies are the same
 //! guest core (the per-object one is a bench-only mode of it), both servers run here, and
@@ -16,6 +16,7 @@
 mod child;
 mod component;
 mod fetch;
+mod json;
 mod load_cost;
 mod machine;
 mod memory;
@@ -24,6 +25,7 @@ mod profile;
 mod python_reference;
 mod report;
 mod servers;
+mod size;
 mod startup_fill;
 mod target;
 mod units;
@@ -74,7 +76,8 @@ fn run(options: Options) -> Result<()> {
     let started = Instant::now();
     let so = component::component_so()?;
     let dir = tempfile::Builder::new().prefix("kmip-bench-").tempdir()?;
-    report::header(options, &machine::Machine::read());
+    let machine = machine::Machine::read();
+    report::header(options, &machine);
     eprintln!("bench: compiling the guest, starting PyKMIP and the fast peer");
     let runtime = runtime();
     let servers = Servers::start(dir.path())?;
@@ -103,6 +106,8 @@ fn run(options: Options) -> Result<()> {
     let rss_ok = report::memory(&memory);
 
     report::python_reference(&python, &ops, &fill);
+    let size = size::run()?;
+    let size_ok = report::size(&size);
     report::summary(
         &report::Goals {
             fill: fill_ok,
@@ -110,8 +115,27 @@ fn run(options: Options) -> Result<()> {
             ops: ops_ok,
             cost: cost_ok,
             rss: rss_ok,
+            size: size_ok,
         },
         started.elapsed(),
+    );
+    let mut sections = serde_json::Map::new();
+    for (name, value) in [
+        ("machine", json::machine(&machine)),
+        ("startup_fill", json::startup_fill(&fill)),
+        ("fetch", json::fetch(&fetched)),
+        ("operations", json::operations(&ops)),
+        ("python_reference", json::python_reference(&python)),
+        ("load_cost", json::load_cost(&cost)),
+        ("memory", json::memory(&memory)),
+        ("size", json::size(&size)),
+    ] {
+        sections.insert(name.into(), value);
+    }
+    sections.insert("quick".into(), options.quick.into());
+    println!(
+        "Every figure of this run: {}",
+        json::write(sections)?.display()
     );
     drop(servers);
     Ok(())

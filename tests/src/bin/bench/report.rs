@@ -7,6 +7,7 @@ use crate::memory::Memory;
 use crate::operations::Operations;
 use crate::python_reference::PythonTimes;
 use crate::servers::COSMIAN;
+use crate::size::Size;
 use crate::startup_fill::{message_bound, StartupFill, PROXIED_MAX};
 use crate::units::{kib, median, ms, pass, us};
 use crate::Options;
@@ -20,6 +21,7 @@ pub struct Goals {
     pub ops: bool,
     pub cost: bool,
     pub rss: bool,
+    pub size: bool,
 }
 
 pub fn header(options: Options, machine: &Machine) {
@@ -105,17 +107,19 @@ pub fn startup_fill(fill: &StartupFill) -> bool {
 /// Section 2; true when every goal is met.
 pub fn fetch(f: &Fetched) -> bool {
     println!("## 2. Fetch through the C ABI on a cache hit\n");
-    println!("Goals: median <= 1 us, and <= 3x the baseline. One fetch = reader init -> fetch_length -> fetch -> deinit, as MySQL's read_secret does (C strings in, buffers of the reported lengths out), through the built .so loaded by the tests' mysqld-style loader; {} AES-256 keys loaded, keys picked round-robin. Baseline: the same caller-side steps over a HashMap behind an RwLock that copies the same bytes. {} timed calls per thread after warm-up; each call timed alone (the timer's own ~{} ns is included in every figure).\n", f.n, f.samples, f.timer_ns);
-    println!("| threads | component median | component p99 | baseline median | baseline p99 | median / baseline | median <= 1 us | <= 3x baseline |");
-    println!("|---:|---:|---:|---:|---:|---:|---|---|");
+    println!("Goals: median <= 1 us, and median and p99 <= 3x the bare C baseline. One fetch = reader init -> fetch_length -> fetch -> deinit, as MySQL's read_secret does, through the built .so loaded by the tests' mysqld-style loader; {} AES-256 keys loaded, keys picked round-robin; {} timed calls per thread after warm-up, each call timed alone.\n", f.n, f.samples);
+    println!("The goal's rows: a C caller (tests/c/reader_bench.c; C strings in, stack buffers of the reported lengths out, two clock_gettime calls around each read) times the component's bound reader service and a bare C keyring behind the same four methods: a pthread read-write lock held from init to deinit, an open-addressing FNV-1a hash table, memcpy.\n");
+    println!("| threads | component median | component p99 | C baseline median | C baseline p99 | median / baseline | p99 / baseline | median <= 1 us | <= 3x baseline |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---|---|");
     let mut all = true;
-    for row in &f.rows {
+    for row in &f.c_rows {
         let (ours, base) = (&row.ours, &row.baseline);
-        let ratio = ours.median_ns as f64 / base.median_ns as f64;
-        let (a, b) = (ours.median_ns <= 1000, ratio <= 3.0);
+        let median = ours.median_ns as f64 / base.median_ns.max(1) as f64;
+        let p99 = ours.p99_ns as f64 / base.p99_ns.max(1) as f64;
+        let (a, b) = (ours.median_ns <= 1000, median <= 3.0 && p99 <= 3.0);
         all &= a && b;
         println!(
-            "| {} | {} ns | {} ns | {} ns | {} ns | {ratio:.2}x | {} | {} |",
+            "| {} | {} ns | {} ns | {} ns | {} ns | {median:.2}x | {p99:.2}x | {} | {} |",
             row.threads,
             ours.median_ns,
             ours.p99_ns,
@@ -123,6 +127,20 @@ pub fn fetch(f: &Fetched) -> bool {
             base.p99_ns,
             pass(a),
             pass(b)
+        );
+    }
+    println!();
+    println!("For reference, the Rust loader's read_secret (a CString per call, Vec buffers; the timer's own ~{} ns included) against the same steps over a Rust HashMap behind an RwLock that copies the bytes:\n", f.timer_ns);
+    println!("| threads | component median | component p99 | Rust map median | Rust map p99 |");
+    println!("|---:|---:|---:|---:|---:|");
+    for row in &f.rows {
+        println!(
+            "| {} | {} ns | {} ns | {} ns | {} ns |",
+            row.threads,
+            row.ours.median_ns,
+            row.ours.p99_ns,
+            row.baseline.median_ns,
+            row.baseline.p99_ns
         );
     }
     println!();
@@ -290,15 +308,39 @@ pub fn python_reference(python: &PythonTimes, ops: &Operations, fill: &StartupFi
     println!();
 }
 
+/// Section 7; true when the goal is met.
+pub fn size(z: &Size) -> bool {
+    let mb = |b: u64| b as f64 / 1e6;
+    println!("## 7. Size of the installable component\n");
+    println!("Goal: component_keyring_kmip.so <= 16 MB (as scripts/build-component.sh writes it: stripped of debug info and the static symbol table; mysqld binds it through its dynamic symbols).\n");
+    println!("| file | .text | .rodata | of which: embedded guest .wasm | embedded precompiled .cwasm | goal <= 16 MB |");
+    println!("|---:|---:|---:|---:|---:|---|");
+    let ok = z.installed <= 16_000_000;
+    println!(
+        "| {:.1} MB | {:.1} MB | {:.1} MB | {:.1} MB | {:.1} MB | {} |\n",
+        mb(z.installed),
+        mb(z.text),
+        mb(z.rodata),
+        mb(z.wasm),
+        mb(z.cwasm),
+        pass(ok)
+    );
+    ok
+}
+
 pub fn summary(goals: &Goals, took: Duration) {
     println!("## Summary\n");
     println!("| section | goals |\n|---|---|");
     for (name, ok) in [
         ("1. cache fill: round trips, >= 10x at 5 ms", goals.fill),
-        ("2. fetch: median <= 1 us, <= 3x baseline", goals.fetch),
+        (
+            "2. fetch: median <= 1 us, median and p99 <= 3x the C baseline",
+            goals.fetch,
+        ),
         ("3. sandbox overhead <= 5% at the fast peer", goals.ops),
         ("4. load cost <= 20 ms", goals.cost),
         ("5. RSS <= 40 MiB with 10 000 keys", goals.rss),
+        ("7. installable .so <= 16 MB", goals.size),
     ] {
         println!("| {name} | {} |", if ok { "all PASS" } else { "some MISS" });
     }
