@@ -5,7 +5,6 @@
 //! linked or shipped (BUSL-1.1).
 
 use crate::pki::{KeyKind, Pki};
-use crate::workspace_root;
 use anyhow::{anyhow, bail, Context, Result};
 use component_keyring_kmip::broker::Broker;
 use component_keyring_kmip::Config;
@@ -21,18 +20,7 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 pub fn binary() -> Result<PathBuf, String> {
     static BINARY: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     BINARY
-        .get_or_init(|| {
-            let script = workspace_root().join("tests/cosmian/build-cosmian.sh");
-            let out = Command::new("bash")
-                .arg(&script)
-                .stderr(Stdio::inherit())
-                .output()
-                .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
-            if !out.status.success() {
-                return Err(format!("{} failed with {}", script.display(), out.status));
-            }
-            Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
-        })
+        .get_or_init(|| crate::setup_script("tests/cosmian/build-cosmian.sh"))
         .clone()
 }
 

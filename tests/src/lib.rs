@@ -30,6 +30,21 @@ use component_keyring_kmip::Runtime;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
+/// Runs one of the tests' setup scripts (`relative` to the workspace), which builds a peer
+/// or a root once per machine and prints its path; `Err` with the reason when it cannot.
+pub fn setup_script(relative: &str) -> Result<PathBuf, String> {
+    let script = workspace_root().join(relative);
+    let out = std::process::Command::new("bash")
+        .arg(&script)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+    if !out.status.success() {
+        return Err(format!("{} failed with {}", script.display(), out.status));
+    }
+    Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+}
+
 /// The repository root.
 pub fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

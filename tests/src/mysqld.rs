@@ -19,19 +19,8 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(60);
 /// The chroot with MySQL, built on first use; `Err` with the reason when it cannot be.
 pub fn chroot() -> Result<PathBuf, String> {
     static ROOT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    ROOT.get_or_init(|| {
-        let script = workspace_root().join("tests/mysqld/setup-chroot.sh");
-        let out = Command::new("bash")
-            .arg(&script)
-            .stderr(Stdio::inherit())
-            .output()
-            .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
-        if !out.status.success() {
-            return Err(format!("{} failed with {}", script.display(), out.status));
-        }
-        Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
-    })
-    .clone()
+    ROOT.get_or_init(|| crate::setup_script("tests/mysqld/setup-chroot.sh"))
+        .clone()
 }
 
 /// Runs `scenario`, the test named `test`, when the chroot can be had. Without it the test

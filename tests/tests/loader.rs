@@ -523,15 +523,7 @@ fn a_fresh_process_finds_every_key_and_owner_and_threads_read_concurrently() -> 
         "probe failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let found: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout)?;
-    let mut found: Vec<(String, String, String, String)> = found
-        .iter()
-        .map(|k| {
-            let s = |f: &str| k[f].as_str().unwrap_or_default().to_owned();
-            (s("data_id"), s("auth_id"), s("type"), s("hex"))
-        })
-        .collect();
-    found.sort();
+    let found = kmip_keyring_tests::loader::probed_keys(&out.stdout)?;
     assert_eq!(found, expected);
     Ok(())
 }

@@ -10,26 +10,12 @@ use kmip_keyring_tests::elf::{dotted, newest_glibc};
 use kmip_keyring_tests::install::Install;
 use kmip_keyring_tests::loader::{registry, LoadedComponent};
 use kmip_keyring_tests::pykmip::PyKmip;
-use kmip_keyring_tests::{record_skip, workspace_root};
+use kmip_keyring_tests::{record_skip, setup_script, workspace_root};
 use std::ffi::OsStr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 const TEST: &str = "older_glibc::the_component_and_the_tool_run_on_glibc_2_31";
-
-/// The Debian 11 root, built once per machine.
-fn older_root() -> Result<PathBuf, String> {
-    let script = workspace_root().join("tests/older-glibc/setup-root.sh");
-    let out = Command::new("bash")
-        .arg(&script)
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
-    if !out.status.success() {
-        return Err(format!("{} failed with {}", script.display(), out.status));
-    }
-    Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
-}
 
 /// The older root's dynamic loader, told to take libraries from the root only.
 fn older_loader(root: &Path) -> Command {
@@ -69,7 +55,7 @@ fn text(out: &Output) -> String {
 
 #[test]
 fn the_component_and_the_tool_run_on_glibc_2_31() -> Result<()> {
-    let root = match older_root() {
+    let root = match setup_script("tests/older-glibc/setup-root.sh") {
         Ok(root) => root,
         Err(reason) if std::env::var_os("KMIP_REQUIRE_OLDER_GLIBC").is_none() => {
             record_skip(
@@ -153,15 +139,7 @@ fn the_component_and_the_tool_run_on_glibc_2_31() -> Result<()> {
         "the probe failed on glibc {older:?}: {}",
         text(&out)
     );
-    let keys: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout)?;
-    let mut found: Vec<(String, String, String, String)> = keys
-        .iter()
-        .map(|k| {
-            let s = |f: &str| k[f].as_str().unwrap_or_default().to_owned();
-            (s("data_id"), s("auth_id"), s("type"), s("hex"))
-        })
-        .collect();
-    found.sort();
+    let found = kmip_keyring_tests::loader::probed_keys(&out.stdout)?;
     let hex = |b: &[u8]| b.iter().map(|b| format!("{b:02x}")).collect::<String>();
     assert_eq!(
         found,

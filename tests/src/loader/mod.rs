@@ -630,3 +630,22 @@ unsafe fn iterate(service: *const Iterator6, extra: usize) -> Result<Vec<(String
     }
     Ok(rows)
 }
+
+/// One key as the loader probe (`src/bin/loader_probe.rs`) prints it:
+/// (data_id, auth_id, type, hex bytes).
+pub type ProbedKey = (String, String, String, String);
+
+/// Every key in the probe's JSON output, sorted.
+pub fn probed_keys(stdout: &[u8]) -> Result<Vec<ProbedKey>> {
+    let keys: Vec<serde_json::Value> =
+        serde_json::from_slice(stdout).context("the loader probe's output is not its JSON")?;
+    let mut found: Vec<ProbedKey> = keys
+        .iter()
+        .map(|k| {
+            let s = |f: &str| k[f].as_str().unwrap_or_default().to_owned();
+            (s("data_id"), s("auth_id"), s("type"), s("hex"))
+        })
+        .collect();
+    found.sort();
+    Ok(found)
+}
