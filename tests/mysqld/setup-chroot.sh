@@ -22,20 +22,10 @@ if [ -f "$root/.ready" ]; then
     fi
     echo "the cached MySQL chroot $root is not the pinned MySQL $MYSQL_VERSION; rebuilding it" >&2
 fi
-if [ "$(id -u)" != 0 ]; then
-    echo "building the MySQL chroot needs root" >&2
-    exit 1
-fi
-mirror=$(sed -n 's/^URIs: *\(http[^ ]*debian\)$/\1/p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -1)
-mirror=${mirror:-http://deb.debian.org/debian}
-if ! command -v debootstrap >/dev/null; then
-    apt-get update -qq >&2
-    apt-get install -y -qq debootstrap >&2
-fi
+# shellcheck source=tests/lib/debootstrap.sh
+source "$(dirname "$0")/../lib/debootstrap.sh"
 rm -rf "$root.tmp"
-mkdir -p "$(dirname "$root")"
-echo "debootstrap of Debian sid from $mirror into $root (about a minute)" >&2
-debootstrap --variant=minbase sid "$root.tmp" "$mirror" >&2
+minbase_root sid "$root.tmp" "the MySQL chroot"
 # debootstrap leaves no /etc/hosts: mysql-test-run listens on "localhost".
 printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$root.tmp/etc/hosts"
 # Installing mysql-testsuite pulls mysql-server, whose maintainer scripts would start a

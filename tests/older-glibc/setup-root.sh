@@ -11,20 +11,10 @@ if [ -f "$root/.ready" ] && [ "$(cat "$root/.ready")" = "$SUITE" ]; then
     echo "$root"
     exit 0
 fi
-if [ "$(id -u)" != 0 ]; then
-    echo "building the Debian $SUITE root needs root (debootstrap)" >&2
-    exit 1
-fi
-mirror=$(sed -n 's/^URIs: *\(http[^ ]*debian\)$/\1/p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -1)
-mirror=${mirror:-http://deb.debian.org/debian}
-if ! command -v debootstrap >/dev/null; then
-    apt-get update -qq >&2
-    apt-get install -y -qq debootstrap >&2
-fi
+# shellcheck source=tests/lib/debootstrap.sh
+source "$(dirname "$0")/../lib/debootstrap.sh"
 rm -rf "$root" "$root.tmp"
-mkdir -p "$(dirname "$root")"
-echo "debootstrap of Debian $SUITE from $mirror into $root (about a minute, 215 MB)" >&2
-debootstrap --variant=minbase "$SUITE" "$root.tmp" "$mirror" >&2
+minbase_root "$SUITE" "$root.tmp" "the Debian $SUITE root"
 echo "$SUITE" >"$root.tmp/.ready"
 mv "$root.tmp" "$root"
 echo "$root"

@@ -20,19 +20,25 @@ pub struct Size {
     pub cwasm: u64,
 }
 
-fn section(so: &Path, name: &str) -> Result<u64> {
+/// The sizes of `names`, in order, from one `size -A` run.
+fn sections<const N: usize>(so: &Path, names: [&str; N]) -> Result<[u64; N]> {
     let out = Command::new("size")
         .arg("-A")
         .arg(so)
         .output()
         .context("running size")?;
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .find_map(|l| {
-            let mut w = l.split_whitespace();
-            (w.next() == Some(name)).then(|| w.next()?.parse().ok())?
-        })
-        .with_context(|| format!("no {name} section in {}", so.display()))
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut sizes = [0u64; N];
+    for (size, name) in sizes.iter_mut().zip(names) {
+        *size = text
+            .lines()
+            .find_map(|l| {
+                let mut w = l.split_whitespace();
+                (w.next() == Some(name)).then(|| w.next()?.parse().ok())?
+            })
+            .with_context(|| format!("no {name} section in {}", so.display()))?;
+    }
+    Ok(sizes)
 }
 
 /// Measures the stripped component `scripts/build-component.sh` wrote.
@@ -44,10 +50,11 @@ pub fn run() -> Result<Size> {
             .map(|m| m.len())
             .with_context(|| format!("{} (run scripts/build-component.sh)", p.display()))
     };
+    let [text, rodata] = sections(&so, [".text", ".rodata"])?;
     Ok(Size {
         installed: len(&so)?,
-        text: section(&so, ".text")?,
-        rodata: section(&so, ".rodata")?,
+        text,
+        rodata,
         wasm: len(&guest.with_extension("wasm"))?,
         cwasm: len(&guest.with_extension("cwasm"))?,
     })
