@@ -100,7 +100,8 @@ pub fn python_reference(p: &PythonTimes) -> Value {
 
 pub fn size(z: &Size) -> Value {
     json!({"installed_bytes": z.installed, "text_bytes": z.text, "rodata_bytes": z.rodata,
-           "embedded_wasm_bytes": z.wasm, "embedded_cwasm_bytes": z.cwasm})
+           "embedded_wasm_bytes": z.wasm, "embedded_cwasm_bytes": z.cwasm,
+           "code_bytes_by_part": z.code_by_part.iter().map(|(part, bytes)| json!({"part": part, "bytes": bytes})).collect::<Vec<_>>()})
 }
 
 /// Writes `sections` (with the run's time) to target/bench/; returns the file written.

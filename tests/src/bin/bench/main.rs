@@ -9,7 +9,7 @@
 //! samples; the full run adds N = 10 000 and, at the fast peer without the latency proxy,
 //! N = 100 000; `--exhaustive` also runs PyKMIP with 10 000 keys (minutes per strategy, as
 //! PyKMIP spends about 2 ms on each Get and Get Attributes). `bench --profile <what>` runs
-//! one operation in a loop for a profiler (profile.rs).
+//! one operation in a loop for a profiler (profile.rs); `bench --size` prints section 7 alone.
 //!
 //! Each section is a module that measures and returns its figures; `report` prints them.
 
@@ -58,6 +58,11 @@ fn main() -> Result<()> {
     if args.first().map(String::as_str) == Some("--profile") {
         return profile::run(args.get(1).map_or("", String::as_str));
     }
+    if args.first().map(String::as_str) == Some("--size") {
+        // Section 7 alone: seconds, no server.
+        report::size(&size::run()?);
+        return Ok(());
+    }
     let options = Options {
         quick: args.iter().any(|a| a == "--quick"),
         exhaustive: args.iter().any(|a| a == "--exhaustive"),
@@ -66,7 +71,7 @@ fn main() -> Result<()> {
         .iter()
         .find(|a| !matches!(a.as_str(), "--quick" | "--exhaustive"))
     {
-        bail!("unknown argument {other}; usage: bench [--quick] [--exhaustive]");
+        bail!("unknown argument {other}; usage: bench [--quick] [--exhaustive] | --size | --profile <what>");
     }
     run(options)
 }

@@ -88,6 +88,7 @@ pub fn startup_fill(fill: &StartupFill) -> bool {
         );
     }
     println!();
+    all &= sandboxed_load(fill);
     for (count, took) in &fill.pykmip_fills {
         println!("Filling PyKMIP: {count} keys by batched Register + Activate (100 per message) took {:.1} s.", took.as_secs_f64());
     }
@@ -102,6 +103,34 @@ pub fn startup_fill(fill: &StartupFill) -> bool {
     }
     println!();
     all
+}
+
+/// The most a load of [`SANDBOXED_LOAD_N`] keys at the fast peer may take through the sandbox,
+/// as a multiple of the same load by the core compiled natively (issue 13).
+const SANDBOXED_LOAD_MAX_RATIO: f64 = 1.5;
+/// The load the sandbox's cost is judged on.
+const SANDBOXED_LOAD_N: usize = 10_000;
+
+/// The sandbox's cost on a whole load, from section 1's own rows; true when met (or when
+/// this run has no such row, as with --quick, which says so).
+fn sandboxed_load(fill: &StartupFill) -> bool {
+    let row = fill
+        .rows
+        .iter()
+        .find(|r| r.server == "fast peer" && r.latency_ms == 0 && r.n == SANDBOXED_LOAD_N);
+    let Some(r) = row else {
+        println!("Sandboxed load: no fast-peer row with N = {SANDBOXED_LOAD_N} in this run (goal not judged).\n");
+        return true;
+    };
+    let ratio = r.wasm.wall.as_secs_f64() / r.native.wall.as_secs_f64().max(1e-9);
+    let ok = ratio <= SANDBOXED_LOAD_MAX_RATIO;
+    println!(
+        "Sandboxed load: N = {SANDBOXED_LOAD_N} at the fast peer took {:.1} ms through the sandbox and {:.1} ms natively: {ratio:.2}x (goal <= {SANDBOXED_LOAD_MAX_RATIO}x): {}.\n",
+        ms(r.wasm.wall),
+        ms(r.native.wall),
+        pass(ok)
+    );
+    ok
 }
 
 /// Section 2; true when every goal is met.
@@ -147,11 +176,15 @@ pub fn fetch(f: &Fetched) -> bool {
     all
 }
 
+/// The most CPU a store, generate or remove at the fast peer may take through the sandbox,
+/// as a multiple of the same operation by the core compiled natively (issue 13).
+const OPS_MAX_RATIO: f64 = 1.3;
+
 /// Section 3; true when every goal is met.
 pub fn operations(o: &Operations) -> bool {
     println!("## 3. Sandbox overhead: store, generate, remove\n");
-    println!("Goal: the sandboxed guest within 5% of the same core compiled natively, at the fast peer. Both over the host's TLS broker on loopback, one connection each, alternating which runs first; medians of {} rounds at the fast peer and {} at PyKMIP and Cosmian KMS after 5 warm-up rounds (remove: two per round). store = Register + Activate; generate = host randomness + Register + Activate; remove = Revoke + Destroy. CPU = the calling thread's CPU time per operation (TLS, KMIP encoding and decoding, and for the sandboxed path the guest), from the scheduler's accounting; the goal is judged on it, because wall time at the fast peer is mostly waiting for the peer's thread and swings by 2x between runs on two shared cores.\n", o.fast_iterations, o.py_iterations);
-    println!("| server | operation | sandboxed wall | native wall | sandboxed CPU | native CPU | CPU overhead | goal <= 5% |");
+    println!("Goal: the sandboxed guest's CPU per operation at most {OPS_MAX_RATIO}x that of the same core compiled natively, at the fast peer. Both over the host's TLS broker on loopback, one connection each, alternating which runs first; medians of {} rounds at the fast peer and {} at PyKMIP and Cosmian KMS after 5 warm-up rounds (remove: two per round). store = Register + Activate; generate = host randomness + Register + Activate; remove = Revoke + Destroy. CPU = the calling thread's CPU time per operation (TLS, KMIP encoding and decoding, and for the sandboxed path the guest), from the scheduler's accounting; the goal is judged on it, because wall time at the fast peer is mostly waiting for the peer's thread and swings by 2x between runs on two shared cores.\n", o.fast_iterations, o.py_iterations);
+    println!("| server | operation | sandboxed wall | native wall | sandboxed CPU | native CPU | CPU overhead | goal <= {OPS_MAX_RATIO}x |");
     println!("|---|---|---:|---:|---:|---:|---:|---|");
     let mut all = true;
     let mut servers = vec![("fast peer", &o.fast), ("PyKMIP", &o.py)];
@@ -184,9 +217,10 @@ pub fn operations(o: &Operations) -> bool {
             ),
         ] {
             let (w, n, wc, nc) = (median(w), median(n), median(wc), median(nc));
-            let overhead = (wc.as_secs_f64() / nc.as_secs_f64().max(1e-9) - 1.0) * 100.0;
+            let ratio = wc.as_secs_f64() / nc.as_secs_f64().max(1e-9);
+            let overhead = (ratio - 1.0) * 100.0;
             let goal = if server == "fast peer" {
-                let ok = overhead <= 5.0;
+                let ok = ratio <= OPS_MAX_RATIO;
                 all &= ok;
                 pass(ok)
             } else {
@@ -325,6 +359,12 @@ pub fn size(z: &Size) -> bool {
         mb(z.cwasm),
         pass(ok)
     );
+    println!("Machine code by part (function symbols of the same build before stripping; generic code is counted where it was instantiated):\n");
+    println!("| part | machine code |\n|---|---:|");
+    for (part, bytes) in &z.code_by_part {
+        println!("| {part} | {:.2} MB |", mb(*bytes));
+    }
+    println!();
     ok
 }
 
@@ -332,15 +372,21 @@ pub fn summary(goals: &Goals, took: Duration) {
     println!("## Summary\n");
     println!("| section | goals |\n|---|---|");
     for (name, ok) in [
-        ("1. cache fill: round trips, >= 10x at 5 ms", goals.fill),
         (
-            "2. fetch: median <= 1 us, median and p99 <= 3x the C baseline",
+            format!("1. cache fill: round trips, >= 10x at 5 ms, sandboxed load of {SANDBOXED_LOAD_N} keys <= {SANDBOXED_LOAD_MAX_RATIO}x native"),
+            goals.fill,
+        ),
+        (
+            "2. fetch: median <= 1 us, median and p99 <= 3x the C baseline".to_owned(),
             goals.fetch,
         ),
-        ("3. sandbox overhead <= 5% at the fast peer", goals.ops),
-        ("4. load cost <= 20 ms", goals.cost),
-        ("5. RSS <= 40 MiB with 10 000 keys", goals.rss),
-        ("7. installable .so <= 16 MB", goals.size),
+        (
+            format!("3. sandbox CPU <= {OPS_MAX_RATIO}x native at the fast peer"),
+            goals.ops,
+        ),
+        ("4. load cost <= 20 ms".to_owned(), goals.cost),
+        ("5. RSS <= 40 MiB with 10 000 keys".to_owned(), goals.rss),
+        ("7. installable .so <= 16 MB".to_owned(), goals.size),
     ] {
         println!("| {name} | {} |", if ok { "all PASS" } else { "some MISS" });
     }
