@@ -86,6 +86,19 @@ pub fn record_skip(test: &str, reason: &str) {
     }
 }
 
+/// A field of this process's `/proc/self/status` in KiB (`"VmRSS:"`, `"VmHWM:"`); 0 if
+/// /proc says nothing.
+pub fn proc_status_kib(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix(field))
+                .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
 /// SHA-256 of `bytes`, lower-case hex (what `guest_sha256` expects).
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;

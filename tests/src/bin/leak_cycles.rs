@@ -17,16 +17,8 @@ const KEYS: usize = 150;
 /// The ids the peer's keys are registered under.
 const PREFIX: &str = "leak-";
 
-/// VmRSS of this process in KiB (0 if /proc says nothing).
 fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        })
-        .unwrap_or(0)
+    kmip_keyring_tests::proc_status_kib("VmRSS:")
 }
 
 /// Descriptors this process holds open.

@@ -11,15 +11,7 @@ use kmip_keyring_tests::workspace_root;
 use std::time::Instant;
 
 fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .map(|l| l.to_owned())
-        })
-        .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        .unwrap_or(0)
+    kmip_keyring_tests::proc_status_kib("VmRSS:")
 }
 
 fn measure(label: &str, server: &PyKmip, guest: Option<(&str, &str)>) -> Result<()> {

@@ -25,23 +25,12 @@ pub fn spawn(args: &[&str]) -> Result<serde_json::Value> {
     serde_json::from_str(line).with_context(|| format!("child {args:?} printed {stdout:?}"))
 }
 
-fn status_kib(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        })
-        .unwrap_or(0)
-}
-
 /// The child side: loads the component from `so`, runs `keyring_load` on `plugin`, and
 /// prints one JSON line of figures.
 pub fn run(what: &str, so: &Path, plugin: &Path) -> Result<()> {
     let slash = format!("{}/", plugin.display());
     let component = LoadedComponent::load_library(so)?;
-    let before = status_kib("VmRSS:");
+    let before = kmip_keyring_tests::proc_status_kib("VmRSS:");
     let started = Instant::now();
     ensure!(
         component.keyring_load(&slash, &slash),
@@ -49,8 +38,8 @@ pub fn run(what: &str, so: &Path, plugin: &Path) -> Result<()> {
         registry::log_lines()
     );
     let first = started.elapsed();
-    let after = status_kib("VmRSS:");
-    let peak = status_kib("VmHWM:");
+    let after = kmip_keyring_tests::proc_status_kib("VmRSS:");
+    let peak = kmip_keyring_tests::proc_status_kib("VmHWM:");
     let keys = registry::log_lines()
         .iter()
         .find_map(|(_, l)| {
