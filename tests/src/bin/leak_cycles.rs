@@ -10,13 +10,13 @@ use anyhow::{bail, ensure, Context, Result};
 use kmip_keyring_tests::fast_peer::{populated_material, FastPeer};
 use kmip_keyring_tests::install::built_component;
 use kmip_keyring_tests::loader::LoadedComponent;
-use std::path::PathBuf;
 
 /// Keys on the peer: enough that every load fetches in more than one batch message.
 const KEYS: usize = 150;
 /// The ids the peer's keys are registered under.
 const PREFIX: &str = "leak-";
 
+/// VmRSS of this process in KiB.
 fn rss_kib() -> u64 {
     kmip_keyring_tests::proc_status_kib("VmRSS:")
 }
@@ -24,12 +24,6 @@ fn rss_kib() -> u64 {
 /// Descriptors this process holds open.
 fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count())
-}
-
-/// Cargo's build of the component: the same code as the installable file, with the symbols
-/// a leak checker needs to name a frame (and tests/valgrind.supp to match one).
-fn component() -> Result<PathBuf> {
-    built_component()
 }
 
 fn main() -> Result<()> {
@@ -40,7 +34,9 @@ fn main() -> Result<()> {
     let [cycles, reloads] = args.as_slice() else {
         bail!("usage: leak_cycles <cycles> <reloads per cycle>");
     };
-    let so = component()?;
+    // Cargo's build of the component: the same code as the installable file, with the
+    // symbols a leak checker needs to name a frame (and tests/valgrind.supp to match one).
+    let so = built_component()?;
     let peer = FastPeer::start()?;
     peer.populate(0..KEYS, PREFIX, None);
     let dir = tempfile::Builder::new().prefix("kmip-leak-").tempdir()?;

@@ -89,6 +89,7 @@ fn run(options: Options) -> Result<()> {
 
     let fill = startup_fill::run(options, &runtime, &servers, dir.path())?;
     let fill_ok = report::startup_fill(&fill);
+    let load_ok = report::sandboxed_load(&fill);
 
     // Sections 2 to 5 want the fast peer holding FETCH_KEYS AES-256 keys, nothing else.
     servers.peer.clear();
@@ -116,6 +117,7 @@ fn run(options: Options) -> Result<()> {
     report::summary(
         &report::Goals {
             fill: fill_ok,
+            load: load_ok,
             fetch: fetch_ok,
             ops: ops_ok,
             cost: cost_ok,

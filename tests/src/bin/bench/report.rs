@@ -9,7 +9,7 @@ use crate::python_reference::PythonTimes;
 use crate::servers::COSMIAN;
 use crate::size::Size;
 use crate::startup_fill::{message_bound, StartupFill, PROXIED_MAX};
-use crate::units::{kib, median, ms, pass, us};
+use crate::units::{kib, median, ms, pass, ratio, us};
 use crate::Options;
 use component_keyring_kmip::config::DEFAULT_LOCATE_PAGE_SIZE;
 use std::time::Duration;
@@ -17,6 +17,8 @@ use std::time::Duration;
 /// Whether each section met all its goals.
 pub struct Goals {
     pub fill: bool,
+    /// The sandboxed load's goal; `None` when the run had no row to judge it on (--quick).
+    pub load: Option<bool>,
     pub fetch: bool,
     pub ops: bool,
     pub cost: bool,
@@ -88,7 +90,6 @@ pub fn startup_fill(fill: &StartupFill) -> bool {
         );
     }
     println!();
-    all &= sandboxed_load(fill);
     for (count, took) in &fill.pykmip_fills {
         println!("Filling PyKMIP: {count} keys by batched Register + Activate (100 per message) took {:.1} s.", took.as_secs_f64());
     }
@@ -111,18 +112,18 @@ const SANDBOXED_LOAD_MAX_RATIO: f64 = 1.5;
 /// The load the sandbox's cost is judged on.
 const SANDBOXED_LOAD_N: usize = 10_000;
 
-/// The sandbox's cost on a whole load, from section 1's own rows; true when met (or when
-/// this run has no such row, as with --quick, which says so).
-fn sandboxed_load(fill: &StartupFill) -> bool {
+/// The sandbox's cost on a whole load, from section 1's own rows; whether it is met, `None`
+/// when this run has no such row (as with --quick), which it says.
+pub fn sandboxed_load(fill: &StartupFill) -> Option<bool> {
     let row = fill
         .rows
         .iter()
         .find(|r| r.server == "fast peer" && r.latency_ms == 0 && r.n == SANDBOXED_LOAD_N);
     let Some(r) = row else {
         println!("Sandboxed load: no fast-peer row with N = {SANDBOXED_LOAD_N} in this run (goal not judged).\n");
-        return true;
+        return None;
     };
-    let ratio = r.wasm.wall.as_secs_f64() / r.native.wall.as_secs_f64().max(1e-9);
+    let ratio = ratio(r.wasm.wall, r.native.wall);
     let ok = ratio <= SANDBOXED_LOAD_MAX_RATIO;
     println!(
         "Sandboxed load: N = {SANDBOXED_LOAD_N} at the fast peer took {:.1} ms through the sandbox and {:.1} ms natively: {ratio:.2}x (goal <= {SANDBOXED_LOAD_MAX_RATIO}x): {}.\n",
@@ -130,7 +131,7 @@ fn sandboxed_load(fill: &StartupFill) -> bool {
         ms(r.native.wall),
         pass(ok)
     );
-    ok
+    Some(ok)
 }
 
 /// Section 2; true when every goal is met.
@@ -217,7 +218,7 @@ pub fn operations(o: &Operations) -> bool {
             ),
         ] {
             let (w, n, wc, nc) = (median(w), median(n), median(wc), median(nc));
-            let ratio = wc.as_secs_f64() / nc.as_secs_f64().max(1e-9);
+            let ratio = ratio(wc, nc);
             let overhead = (ratio - 1.0) * 100.0;
             let goal = if server == "fast peer" {
                 let ok = ratio <= OPS_MAX_RATIO;
@@ -373,22 +374,31 @@ pub fn summary(goals: &Goals, took: Duration) {
     println!("| section | goals |\n|---|---|");
     for (name, ok) in [
         (
-            format!("1. cache fill: round trips, >= 10x at 5 ms, sandboxed load of {SANDBOXED_LOAD_N} keys <= {SANDBOXED_LOAD_MAX_RATIO}x native"),
-            goals.fill,
+            "1. cache fill: round trips, >= 10x at 5 ms".to_owned(),
+            Some(goals.fill),
+        ),
+        (
+            format!("1. sandboxed load of {SANDBOXED_LOAD_N} keys <= {SANDBOXED_LOAD_MAX_RATIO}x native"),
+            goals.load,
         ),
         (
             "2. fetch: median <= 1 us, median and p99 <= 3x the C baseline".to_owned(),
-            goals.fetch,
+            Some(goals.fetch),
         ),
         (
             format!("3. sandbox CPU <= {OPS_MAX_RATIO}x native at the fast peer"),
-            goals.ops,
+            Some(goals.ops),
         ),
-        ("4. load cost <= 20 ms".to_owned(), goals.cost),
-        ("5. RSS <= 40 MiB with 10 000 keys".to_owned(), goals.rss),
-        ("7. installable .so <= 16 MB".to_owned(), goals.size),
+        ("4. load cost <= 20 ms".to_owned(), Some(goals.cost)),
+        ("5. RSS <= 40 MiB with 10 000 keys".to_owned(), Some(goals.rss)),
+        ("7. installable .so <= 16 MB".to_owned(), Some(goals.size)),
     ] {
-        println!("| {name} | {} |", if ok { "all PASS" } else { "some MISS" });
+        let verdict = match ok {
+            Some(true) => "all PASS",
+            Some(false) => "some MISS",
+            None => "not judged in this run",
+        };
+        println!("| {name} | {verdict} |");
     }
     println!("\nTotal bench time: {:.0} s.", took.as_secs_f64());
 }

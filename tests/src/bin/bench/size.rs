@@ -13,8 +13,8 @@ pub struct Size {
     pub text: u64,
     /// Its read-only data (`.rodata`), which holds both embedded guest forms.
     pub rodata: u64,
-    /// The embedded guest component (`.wasm`), kept to compile a `guest_module` check
-    /// against and to hash.
+    /// The embedded guest component (`.wasm`), compiled at load when the host's CPU refuses
+    /// the precompiled artifact.
     pub wasm: u64,
     /// The embedded precompiled guest (`.cwasm`).
     pub cwasm: u64,
@@ -31,14 +31,20 @@ fn part_of(symbol: &str) -> &'static str {
         return "aws-lc's libcrypto (C and assembly)";
     };
     match krate {
-        k if k.starts_with("cranelift") => "Cranelift (compiles a guest_module at load)",
-        "regalloc2"
-        | "wasmtime_internal_cranelift"
-        | "pulley_interpreter"
-        | "gimli"
-        | "wasmprinter"
-        | "wasm_encoder"
-        | "target_lexicon" => "Cranelift (compiles a guest_module at load)",
+        k if k.starts_with("cranelift")
+            || matches!(
+                k,
+                "regalloc2"
+                    | "wasmtime_internal_cranelift"
+                    | "pulley_interpreter"
+                    | "gimli"
+                    | "wasmprinter"
+                    | "wasm_encoder"
+                    | "target_lexicon"
+            ) =>
+        {
+            "Cranelift (compiles a guest_module at load)"
+        }
         "wasmparser" => "wasmparser (validates a guest_module)",
         k if k.starts_with("wasmtime") || k == "object" => "wasmtime runtime",
         "rustls" | "webpki" | "aws_lc_rs" | "x509_parser" | "der_parser" | "asn1_rs"
@@ -59,6 +65,12 @@ fn code_by_part(so: &Path) -> Result<Vec<(&'static str, u64)>> {
         .arg(so)
         .output()
         .context("running nm")?;
+    anyhow::ensure!(
+        out.status.success(),
+        "nm {} failed: {}",
+        so.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut parts: Vec<(&'static str, u64)> = Vec::new();
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         let mut w = line.splitn(4, ' ');
@@ -118,8 +130,6 @@ pub fn run() -> Result<Size> {
         rodata,
         wasm: len(&guest.with_extension("wasm"))?,
         cwasm: len(&guest.with_extension("cwasm"))?,
-        code_by_part: code_by_part(
-            &workspace_root().join("target/release/libcomponent_keyring_kmip.so"),
-        )?,
+        code_by_part: code_by_part(&kmip_keyring_tests::install::built_component()?)?,
     })
 }
