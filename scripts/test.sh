@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up, then runs every check: formatting, clippy (host and wasm guest), all tests
 # (unit, sandboxed guest, integration against real PyKMIP servers on loopback and a real
-# mysqld), and a bounded fuzz smoke run.
+# mysqld; the short soak of both levels), and a bounded fuzz smoke run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh

@@ -2,6 +2,8 @@
 prints what it sees as JSON, so tests can check what the component left on the server.
 
 usage: witness.py HOST PORT CERT KEY CA get UID...
+       witness.py HOST PORT CERT KEY CA dump
+           (every object the server holds, described as by get)
        witness.py HOST PORT CERT KEY CA register-aes NAME HEXKEY [GROUP]
        witness.py HOST PORT CERT KEY CA register-aes-preactive NAME HEXKEY
            (registered but never activated, as a store interrupted by a crash leaves it)
@@ -58,6 +60,8 @@ def main():
     with client:
         if command == "get":
             print(json.dumps([describe(client, uid) for uid in args]))
+        elif command == "dump":
+            print(json.dumps([describe(client, uid) for uid in client.locate()]))
         elif command == "locate":
             object_type = enums.ObjectType[args[0]]
             factory = attribute_factory.AttributeFactory()

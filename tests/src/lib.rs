@@ -9,6 +9,7 @@ pub mod fault_proxy;
 pub mod fill;
 pub mod hostile_server;
 pub mod install;
+pub mod keyring_model;
 pub mod leak;
 // The mysqld-style loader calls the component through its C ABI.
 #[allow(unsafe_code)]
@@ -21,6 +22,7 @@ pub mod pki;
 pub mod pykmip;
 pub mod raw_guest;
 pub mod servers;
+pub mod soak;
 // The TTLV test codec lives with the guest core, whose native tests use it without
 // building wasmtime; the harness's scripted peers share the same file.
 #[path = "../../guest/core/tests/common/ttlv.rs"]

@@ -394,9 +394,42 @@ fn parse(output: &str) -> Vec<Outcome> {
         .collect()
 }
 
+/// What mtr printed about each failed test: its result line and the lines after it up to
+/// the next test's result (the diff, or the error-log lines that were not suppressed), so
+/// a failure's reason survives a log that keeps only part of the whole output.
+pub fn failure_reports(output: &str) -> String {
+    let mut reports = String::new();
+    let mut in_failure = false;
+    for line in output.lines() {
+        let is_result = line.contains(&format!("{SUITE}.")) && line.contains("[ ");
+        if is_result {
+            in_failure = line.contains("[ fail ]");
+        }
+        if in_failure {
+            reports.push_str(line);
+            reports.push('\n');
+        }
+    }
+    reports
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn failure_reports_keep_each_failed_tests_section_only() {
+        let out = "[ 10%] component_keyring_kmip.load  w1  [ pass ]  100\n\
+                   [ 20%] component_keyring_kmip.log_encrypt_kill  w1  [ fail ]  Found warnings/errors in error log file!\n\
+                   2026-12-03T00:00:00Z 0 [Warning] [MY-000000] [Server] something\n\
+                   ^ Found warnings in /tmp/mtr-kmip/log/mysqld.1.err\n\
+                   [ 30%] component_keyring_kmip.udf_test  w2  [ pass ]  200\n\
+                   Completed: Failed 1/3 tests\n";
+        let reports = failure_reports(out);
+        assert!(reports.starts_with("[ 20%] component_keyring_kmip.log_encrypt_kill"));
+        assert!(reports.contains("[Warning] [MY-000000] [Server] something"));
+        assert!(!reports.contains("udf_test") && !reports.contains("load "));
+    }
 
     #[test]
     fn results_are_derived_by_renaming_the_component_and_dropping_the_keyring_file_line() {

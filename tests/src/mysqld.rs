@@ -257,8 +257,8 @@ impl MysqlInstance {
             .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
     }
 
-    /// Runs SQL as `user` (root when `None`) and returns the rows, tab-separated.
-    pub fn sql_as(&self, user: Option<(&str, &str)>, sql: &str) -> Result<String> {
+    /// The mysql client in the chroot, to run `sql` as `user` (root when `None`).
+    fn client(&self, user: Option<(&str, &str)>, sql: &str) -> Command {
         let (name, password) = user.unwrap_or(("root", ""));
         let mut cmd = Command::new("chroot");
         cmd.arg(&self.root)
@@ -275,11 +275,50 @@ impl MysqlInstance {
         if !password.is_empty() {
             cmd.arg(format!("--password={password}"));
         }
+        cmd
+    }
+
+    /// Runs SQL as `user` (root when `None`) and returns the rows, tab-separated.
+    pub fn sql_as(&self, user: Option<(&str, &str)>, sql: &str) -> Result<String> {
+        let mut cmd = self.client(user, sql);
         let out = cmd.stdin(Stdio::null()).output()?;
         if !out.status.success() {
             bail!("{}", String::from_utf8_lossy(&out.stderr).trim());
         }
         Ok(String::from_utf8_lossy(&out.stdout).trim_end().to_owned())
+    }
+
+    /// As [`Self::sql_as`], killing the client if it has not returned within `bound`:
+    /// `Ok(Err(text))` is mysql's refusal, `Err` a statement that hung (or a client that
+    /// could not start). For statements with short answers, which fit in the pipe.
+    pub fn sql_within(
+        &self,
+        user: Option<(&str, &str)>,
+        sql: &str,
+        bound: Duration,
+    ) -> Result<Result<String, String>> {
+        let mut cmd = self.client(user, sql);
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .context("starting the mysql client")?;
+        let started = Instant::now();
+        while child.try_wait()?.is_none() {
+            if started.elapsed() > bound {
+                let _ = child.kill();
+                let _ = child.wait();
+                bail!("`{sql}` did not return within {bound:?}");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let out = child.wait_with_output()?;
+        Ok(if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).trim_end().to_owned())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).trim().to_owned())
+        })
     }
 
     /// Runs SQL as root.

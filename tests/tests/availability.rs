@@ -380,8 +380,7 @@ fn a_client_key_readable_by_others_is_warned_about() -> Result<()> {
 }
 
 #[test]
-fn preactive_objects_left_by_an_interrupted_store_are_skipped_on_load_with_a_warning() -> Result<()>
-{
+fn preactive_objects_left_by_an_interrupted_store_are_skipped_on_load_with_a_note() -> Result<()> {
     let server = PyKmip::start()?;
     let full = key_bytes(1);
     let half = key_bytes(2);
@@ -401,14 +400,23 @@ fn preactive_objects_left_by_an_interrupted_store_are_skipped_on_load_with_a_war
         keyring.fetch("stored", "").context("stored")?.object_id,
         active["uid"].as_str().context("uid")?
     );
-    let warned = warnings(&log);
+    // A Note naming the object: the expected trace of a crash mid-store, so not a Warning
+    // (MySQL's tests that kill mysqld mid-rotation fail on any Warning after the restart).
+    let names_the_leftover = |line: &str| {
+        line.contains(&format!("KMIP object {preactive_id}"))
+            && line.contains("'half-stored'")
+            && line.contains("PreActive")
+    };
+    let lines = log.lines();
     assert!(
-        warned
+        lines
             .iter()
-            .any(|w| w.contains(&format!("KMIP object {preactive_id}"))
-                && w.contains("'half-stored'")
-                && w.contains("PreActive")),
-        "{warned:?}"
+            .any(|(level, line)| *level == LogLevel::Info && names_the_leftover(line)),
+        "{lines:?}"
+    );
+    assert!(
+        !warnings(&log).iter().any(|w| names_the_leftover(w)),
+        "{lines:?}"
     );
     // The name is free for a real store, which then loads.
     keyring.store("half-stored", "", "AES", &half)?;

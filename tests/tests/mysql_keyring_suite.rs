@@ -8,7 +8,7 @@
 //! as the expected results (to review a legitimate difference before it becomes one of
 //! our result files) instead of checking it.
 
-use anyhow::{ensure, Result};
+use anyhow::{bail, Result};
 use kmip_keyring_tests::install::built_component;
 use kmip_keyring_tests::mtr::{self, Options};
 use kmip_keyring_tests::mysqld::with_mysqld;
@@ -61,11 +61,18 @@ fn mysqls_keyring_suite_passes_with_component_keyring_kmip() -> Result<()> {
             .iter()
             .filter(|t| !reported.contains(&t.as_str()))
             .collect();
-        ensure!(
-            failed.is_empty() && missing.is_empty(),
-            "mysql-test-run: failed {failed:?}, never reported {missing:?}:\n{}",
-            run.output
-        );
+        if !(failed.is_empty() && missing.is_empty()) {
+            // The whole output first, then what each failure printed and mtr's summary
+            // last, where a log that keeps only the tail still shows why.
+            eprintln!("mysql-test-run's output:\n{}", run.output);
+            let tail: Vec<&str> = run.output.lines().rev().take(15).collect();
+            bail!(
+                "mysql-test-run: failed {failed:?}, never reported {missing:?}\n\
+                 what mtr printed about each failure:\n{}\nthe end of its output:\n{}",
+                mtr::failure_reports(&run.output),
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            );
+        }
         for outcome in run.outcomes.iter().filter(|o| o.result == "skipped") {
             record_skip(
                 &format!("{TEST} ({})", outcome.test),

@@ -5,10 +5,12 @@
 use anyhow::{ensure, Result};
 use component_keyring_kmip::{Keyring, LogSink, MemoryLog};
 use kmip_keyring_tests::install::Install;
+use kmip_keyring_tests::keyring_model::{
+    aes_round_trip, component_contents, ids, material, owner, Expected, Id, Xorshift,
+};
 use kmip_keyring_tests::loader::{registry, LoadedComponent};
 use kmip_keyring_tests::pykmip::PyKmip;
 use kmip_keyring_tests::runtime;
-use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -25,67 +27,6 @@ const ITERATIONS: usize = 100;
 const PRESTORED: usize = 20;
 /// The Object Group of this test's keys.
 const GROUP: &str = "stress";
-
-/// A key's identity as MySQL gives it: (data_id, auth_id), "" for no owner.
-type Id = (String, String);
-
-/// What a key must read back as.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct Expected {
-    key_type: String,
-    data: Vec<u8>,
-}
-
-/// Tiny xorshift64: a seeded, reproducible operation mix without another crate.
-struct Xorshift(u64);
-
-impl Xorshift {
-    fn new(seed: u64) -> Self {
-        // Zero is xorshift's fixed point; mix the seed so small seeds differ at once.
-        Self(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
-/// The material stored under `name`: a pure function of the name, so any reader can
-/// recompute what it must see and a read mixing two keys' bytes cannot pass.
-fn material(name: &str) -> Expected {
-    let digest = |i: u8| {
-        Sha256::new()
-            .chain_update(name)
-            .chain_update([i])
-            .finalize()
-    };
-    let head = digest(0);
-    let (key_type, len) = match head[0] % 4 {
-        0 => ("AES", 16),
-        1 => ("AES", 24),
-        2 => ("AES", 32),
-        // SECRETs from 1 to 96 bytes: lengths differ between keys, too.
-        _ => ("SECRET", 1 + head[1] as usize % 96),
-    };
-    let data: Vec<u8> = (1..=4u8).flat_map(digest).take(len).collect();
-    Expected {
-        key_type: key_type.into(),
-        data,
-    }
-}
-
-fn owner(auth_id: &str) -> Option<&str> {
-    (!auth_id.is_empty()).then_some(auth_id)
-}
 
 /// The test's view of the keyring. Changed only under the write lock, right after the
 /// component's call succeeded, so whoever holds the read lock sees the model and the
@@ -303,38 +244,7 @@ impl Worker {
                 if let Some(id) = picked {
                     let iv = [self.tid as u8; 16];
                     let plain = format!("thread {} block", self.tid).into_bytes();
-                    let size =
-                        s.c.aes_size(plain.len(), "cbc", 256)
-                            .ok_or("aes get_size failed")?;
-                    let sealed =
-                        s.c.aes(
-                            true,
-                            &id.0,
-                            owner(&id.1),
-                            "cbc",
-                            256,
-                            &iv,
-                            true,
-                            &plain,
-                            size,
-                        )
-                        .ok_or_else(|| format!("encrypt with {id:?} failed"))?;
-                    let opened =
-                        s.c.aes(
-                            false,
-                            &id.0,
-                            owner(&id.1),
-                            "cbc",
-                            256,
-                            &iv,
-                            true,
-                            &sealed,
-                            sealed.len(),
-                        )
-                        .ok_or_else(|| format!("decrypt with {id:?} failed"))?;
-                    if opened != plain {
-                        return Err(format!("AES round trip with {id:?} changed the data"));
-                    }
+                    aes_round_trip(s.c, &id, &iv, &plain)?;
                 }
             }
             Op::Store => {
@@ -402,27 +312,6 @@ impl Worker {
         s.counts[index].fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
-}
-
-/// Every key the component lists, with its bytes, read through the C services.
-fn component_contents(c: &LoadedComponent) -> Result<BTreeMap<Id, Expected>> {
-    let mut out = BTreeMap::new();
-    for id in c.keys()? {
-        let read = c
-            .read_secret(&id.0, owner(&id.1))
-            .map_err(|e| anyhow::anyhow!("read {id:?}: {e}"))?;
-        let (data, key_type) = read.ok_or_else(|| anyhow::anyhow!("listed {id:?} is absent"))?;
-        ensure!(
-            out.insert(id.clone(), Expected { key_type, data })
-                .is_none(),
-            "{id:?} listed twice"
-        );
-    }
-    Ok(out)
-}
-
-fn ids(map: &BTreeMap<Id, Expected>) -> Vec<&Id> {
-    map.keys().collect()
 }
 
 #[test]

@@ -159,6 +159,12 @@ pub fn log_lines() -> Vec<(i32, String)> {
     lock(&LOG).clone()
 }
 
+/// Every line the component logged since the last call, taken out of the record, so a long
+/// run's record does not grow.
+pub fn take_log_lines() -> Vec<(i32, String)> {
+    std::mem::take(&mut *lock(&LOG))
+}
+
 unsafe fn name_arg<'a>(p: *const c_char) -> Option<&'a str> {
     // SAFETY: the component passes NUL-terminated names or NULL.
     (!p.is_null())

@@ -362,12 +362,20 @@ impl<P: Platform> KeyringLogic<P> {
             // whatever its Get says: a server may refuse the material of an object that is
             // not Active (Cosmian KMS: Wrong Key Lifecycle State), which must not fail the
             // load.
-            return Ok(self.skip(
-                id,
-                name.as_deref(),
-                "it is PreActive, left by a store that did not complete; it was never \
-                 reported stored and can be destroyed",
-            ));
+            // A Note, not a Warning: it is the expected trace of a crash or an outage
+            // mid-store, harmless to the keyring, and would otherwise raise every restart's
+            // monitoring (and fail MySQL's tests that kill mysqld mid-rotation) until someone
+            // destroys it; `keyring-kmip list` flags it for that.
+            self.platform.log(
+                LogLevel::Info,
+                &skipping(
+                    id,
+                    name.as_deref(),
+                    "it is PreActive, left by a store that did not complete; it was never \
+                     reported stored and can be destroyed",
+                ),
+            );
+            return Ok(Read::Skipped);
         }
         let Some(get) = get else {
             return Ok(Read::Unanswered);
@@ -461,12 +469,17 @@ impl<P: Platform> KeyringLogic<P> {
         }))
     }
 
+    /// An object that is not a key of ours, or not a usable one: a Warning, as an operator
+    /// should look at it.
     fn skip(&self, id: &str, name: Option<&str>, why: &str) -> Read {
-        let named = name.map(|n| format!(" ('{n}')")).unwrap_or_default();
-        self.platform.log(
-            LogLevel::Warning,
-            &format!("skipping KMIP object {id}{named}: {why}"),
-        );
+        self.platform
+            .log(LogLevel::Warning, &skipping(id, name, why));
         Read::Skipped
     }
+}
+
+/// The log line for an object the load skips.
+fn skipping(id: &str, name: Option<&str>, why: &str) -> String {
+    let named = name.map(|n| format!(" ('{n}')")).unwrap_or_default();
+    format!("skipping KMIP object {id}{named}: {why}")
 }

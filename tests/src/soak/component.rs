@@ -1,0 +1,354 @@
+//! The component-level soak: sixteen threads with mysqld's locking drive the built component
+//! against two real PyKMIP servers (one database, as a cluster) behind fault proxies, with
+//! RELOADs every few seconds and a fault schedule drawn from the seed; then the cache, the
+//! server (read by PyKMIP's own client) and the process's memory and descriptors are checked.
+
+use super::faults;
+use super::model::{self, Model};
+use super::ops::{self, Kind, Shared, KINDS};
+use super::{LogTally, Resources, Settings};
+use crate::fault_proxy::FaultProxy;
+use crate::install::Install;
+use crate::keyring_model::{material, owner, Id};
+use crate::loader::{registry, LoadedComponent};
+use crate::pykmip::PyKmip;
+use anyhow::{bail, ensure, Result};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+/// Reader threads (fetches, walks, status rows, AES).
+const READERS: usize = 12;
+/// Writer threads (store, generate, remove): with the readers, mysqld's sixteen sessions.
+const WRITERS: usize = 4;
+/// The component's `kmip_timeout_ms`: short, so faults past it are cheap to inject.
+const DEADLINE: Duration = Duration::from_millis(1000);
+/// ALTER INSTANCE RELOAD KEYRING this often.
+const RELOAD_EVERY: Duration = Duration::from_secs(4);
+/// A call still running after this long is a hang: the component's own bound for one call
+/// is the deadline per step and server, a few seconds; this is far past any of them.
+const HANG: Duration = Duration::from_secs(60);
+/// The Object Group of the soak's keys.
+const GROUP: &str = "soak";
+/// Keys stored before the threads start.
+const PRESTORED: usize = 100;
+/// The share of the run after which memory and descriptors are taken as warmed up.
+const WARM_UP_SHARE: u32 = 5;
+/// How far descriptors may be above the warmed-up count at the end: connections the
+/// component keeps per server, and the proxies' sockets for them.
+const FD_SLACK: usize = 16;
+/// How far resident memory may be above the warmed-up figure at the end, in KiB: the
+/// allocator's and the guest's high-water marks move a little with the key population; a
+/// leak of even 64 bytes per read grows past this within a long run's reads.
+const RSS_SLACK_KIB: u64 = 32 * 1024;
+
+/// What a run did and found.
+pub struct Report {
+    settings: Settings,
+    elapsed: Duration,
+    /// (kind, done, failed, slowest ms).
+    calls: Vec<(Kind, u64, u64, f64)>,
+    walked_reads: u64,
+    faults: faults::Tally,
+    doubtful_gone: u64,
+    failed_but_surfaced: u64,
+    leftovers: usize,
+    keys_at_end: usize,
+    removed: usize,
+    failed_writes: usize,
+    resources: [(&'static str, Resources); 3],
+    /// Severity → lines the component logged (0 System, 1 Error, 2 Warning, 3 Note).
+    log_lines: BTreeMap<i32, u64>,
+    /// A few of the error lines, one per distinct opening.
+    error_samples: Vec<String>,
+}
+
+impl Report {
+    /// Fetches (single reads and the reads of walks) and walks.
+    pub fn reads(&self) -> u64 {
+        self.count(Kind::Fetch) + self.count(Kind::FetchAbsent) + self.walked_reads
+    }
+
+    /// Store, generate and remove calls, answered either way.
+    pub fn writes(&self) -> u64 {
+        [Kind::Store, Kind::Generate, Kind::Remove]
+            .into_iter()
+            .map(|k| self.all(k))
+            .sum()
+    }
+
+    fn entry(&self, kind: Kind) -> (u64, u64) {
+        self.calls
+            .iter()
+            .find(|c| c.0 == kind)
+            .map_or((0, 0), |c| (c.1, c.2))
+    }
+
+    fn count(&self, kind: Kind) -> u64 {
+        self.entry(kind).0
+    }
+
+    fn all(&self, kind: Kind) -> u64 {
+        let (done, failed) = self.entry(kind);
+        done + failed
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = &self.settings;
+        writeln!(
+            f,
+            "soak: {:.0?} (asked {:?}), seed {} (KMIP_SOAK_SEED={} draws the same mix and \
+             schedule), {READERS} readers + {WRITERS} writers, 2 PyKMIP servers behind fault \
+             proxies, deadline {DEADLINE:?}",
+            self.elapsed, s.duration, s.seed, s.seed
+        )?;
+        writeln!(
+            f,
+            "  {:<16} {:>10} {:>8} {:>12}",
+            "call", "done", "failed", "slowest ms"
+        )?;
+        for (kind, done, failed, slowest) in &self.calls {
+            writeln!(
+                f,
+                "  {:<16} {done:>10} {failed:>8} {slowest:>12.1}",
+                kind.name()
+            )?;
+        }
+        writeln!(
+            f,
+            "  reads: {} (fetches and every key of {} walks); writes: {} ({} reported failed \
+             and absent at the end)",
+            self.reads(),
+            self.count(Kind::Walk),
+            self.writes(),
+            self.failed_writes
+        )?;
+        writeln!(
+            f,
+            "  removes reported failed that had taken effect on the server (decided by the \
+             next load): {}; PreActive leftovers on the server: {}",
+            self.doubtful_gone, self.leftovers
+        )?;
+        writeln!(
+            f,
+            "  writes reported failed that a later load found (Activate's answer lost and no \
+             server left to take the object back; the component logged each): {}",
+            self.failed_but_surfaced
+        )?;
+        writeln!(
+            f,
+            "  keys at the end: {} (cache = model = PyKMIP's own client's view, byte for \
+             byte); {} removed during the run",
+            self.keys_at_end, self.removed
+        )?;
+        writeln!(f, "  faults injected: {} phases", self.faults.faults())?;
+        for (name, (n, secs)) in &self.faults.phases {
+            writeln!(f, "    {name:<48} {n:>5} x, {secs:>7.1} s")?;
+        }
+        for (when, r) in &self.resources {
+            writeln!(f, "  {when:<16} {r}")?;
+        }
+        let severity = |n: i32| match n {
+            0 => "System",
+            1 => "Error",
+            2 => "Warning",
+            3 => "Note",
+            _ => "other",
+        };
+        let lines: Vec<String> = self
+            .log_lines
+            .iter()
+            .map(|(s, n)| format!("{n} {}", severity(*s)))
+            .collect();
+        writeln!(f, "  error log: {}", lines.join(", "))?;
+        for sample in &self.error_samples {
+            writeln!(f, "    e.g. {sample}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs the soak; `Err` names every check that failed.
+pub fn run(settings: &Settings) -> Result<Report> {
+    let first = PyKmip::start()?;
+    let second = PyKmip::start_sharing(&first)?;
+    let mut servers = [first, second];
+    let proxies = [
+        FaultProxy::start(format!("127.0.0.1:{}", servers[0].port).parse()?)?,
+        FaultProxy::start(format!("127.0.0.1:{}", servers[1].port).parse()?)?,
+    ];
+    let install = Install::new(&servers[0], Some(GROUP))?;
+    let mut config = servers[0].config_json(Some(GROUP));
+    config["server_addr"] = serde_json::json!(proxies
+        .iter()
+        .map(|p| format!("127.0.0.1:{}", p.port()))
+        .collect::<Vec<_>>());
+    config["kmip_timeout_ms"] = (DEADLINE.as_millis() as u64).into();
+    install.write_config(&config.to_string())?;
+    let plugin_dir = format!("{}/", install.plugin_dir.display());
+    let data_dir = format!("{}/", install.data_dir.display());
+    let (c, loaded) =
+        LoadedComponent::start(&install.mysqld, &install.plugin_dir, &install.data_dir)?;
+    ensure!(loaded, "the first load failed: {:?}", registry::log_lines());
+
+    let mut model = Model::default();
+    for i in 0..PRESTORED {
+        let id: Id = (
+            format!("pre-{i}"),
+            if i % 3 == 0 {
+                "app@%".into()
+            } else {
+                String::new()
+            },
+        );
+        let want = material(&id.0);
+        ensure!(
+            c.store(&id.0, owner(&id.1), &want.data, &want.key_type),
+            "pre-store {id:?} failed: {:?}",
+            registry::log_lines()
+        );
+        model.live.insert(id, want);
+    }
+    let mut log = LogTally::default();
+    log.drain();
+    let start = Resources::now();
+
+    let reloader = READERS + WRITERS;
+    let shared = Shared::new(&c, model, reloader + 1);
+    let started = Instant::now();
+    let warm_up_at = settings.duration / WARM_UP_SHARE;
+    let mut warm = None;
+    let faults = std::thread::scope(|scope| -> Result<faults::Tally> {
+        let s = &shared;
+        for tid in 0..READERS {
+            let seed = settings.seed.wrapping_add(tid as u64);
+            scope.spawn(move || ops::reader(s, tid, seed));
+        }
+        for tid in READERS..READERS + WRITERS {
+            let seed = settings.seed.wrapping_add(tid as u64);
+            scope.spawn(move || ops::writer(s, tid, seed));
+        }
+        let servers = &mut servers;
+        let proxies = &proxies;
+        let seed = settings.seed;
+        let fault_thread = scope.spawn(move || {
+            let tally = faults::run(servers, proxies, seed, DEADLINE, &s.stop);
+            if tally.is_err() {
+                s.stop.store(true, Ordering::SeqCst);
+            }
+            tally
+        });
+        // This thread: the RELOADs, the warm-up snapshot, the watchdog, the log.
+        let mut next_reload = Instant::now() + RELOAD_EVERY;
+        while !s.stop.load(Ordering::SeqCst) && started.elapsed() < settings.duration {
+            std::thread::sleep(Duration::from_millis(100));
+            if let Some((tid, running)) = s.longest_in_flight().filter(|(_, d)| *d > HANG) {
+                // A hung call cannot be interrupted and the threads cannot be joined: say
+                // so and end the process, which ends its servers' process groups with it.
+                eprintln!("soak: thread {tid}'s call has not returned after {running:?}: a hang");
+                std::process::exit(101);
+            }
+            if warm.is_none() && started.elapsed() >= warm_up_at {
+                warm = Some(Resources::now());
+            }
+            if Instant::now() >= next_reload {
+                log.drain();
+                if let Err(e) =
+                    ops::reload(s, reloader, &plugin_dir, &data_dir, &log.unknown_outcome)
+                {
+                    s.fail(format!("reload: {e}"));
+                }
+                next_reload = Instant::now() + RELOAD_EVERY;
+            }
+            log.drain();
+        }
+        s.stop.store(true, Ordering::SeqCst);
+        fault_thread
+            .join()
+            .map_err(|_| anyhow::anyhow!("the fault thread panicked"))?
+    })?;
+    let elapsed = started.elapsed();
+    log.drain();
+    let failures = shared.failures();
+    if !failures.is_empty() {
+        bail!(
+            "the soak failed after {elapsed:.0?} (seed {}):\n{}\nwhat the component logged of \
+             those keys:\n{}\nerror lines: {:#?}",
+            settings.seed,
+            failures.join("\n"),
+            log.story(&failures.join("\n")).join("\n"),
+            log.samples.values().collect::<Vec<_>>()
+        );
+    }
+
+    // Every path healthy again: the next load must succeed (a restarted PyKMIP may need a
+    // moment) and agree with the model.
+    let mut reloaded = false;
+    for _ in 0..5 {
+        reloaded = ops::reload(
+            &shared,
+            reloader,
+            &plugin_dir,
+            &data_dir,
+            &log.unknown_outcome,
+        )
+        .map_err(|e| anyhow::anyhow!("the final reload: {e}"))?;
+        if reloaded {
+            break;
+        }
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    log.drain();
+    ensure!(
+        reloaded,
+        "no reload succeeded after the faults ended: {:?}",
+        log.samples
+    );
+    let model = shared.model();
+    // The server, as PyKMIP's own client reads it, holds exactly the model's keys.
+    let dump = servers[0].witness(&["dump"])?;
+    let (witnessed, leftovers) = model::witnessed_keys(&dump, GROUP).map_err(anyhow::Error::msg)?;
+    if let Err(e) = model.differences("the server (PyKMIP's own client)", &witnessed) {
+        bail!("the server disagrees with what the component reported:\n{e}");
+    }
+    let end = Resources::now();
+    let warm = warm.unwrap_or(start);
+    ensure!(
+        end.fds <= warm.fds + FD_SLACK,
+        "open descriptors did not level off: {} after warm-up, {} at the end",
+        warm.fds,
+        end.fds
+    );
+    ensure!(
+        end.rss_kib <= warm.rss_kib + RSS_SLACK_KIB,
+        "resident memory did not level off: {warm} after warm-up, {end} at the end"
+    );
+    let report = Report {
+        settings: *settings,
+        elapsed,
+        calls: KINDS
+            .iter()
+            .map(|k| {
+                let (done, failed, slowest) = shared.tallies.of(*k);
+                (*k, done, failed, slowest)
+            })
+            .collect(),
+        walked_reads: shared.walked_reads.load(Ordering::Relaxed),
+        faults,
+        doubtful_gone: model.doubtful_gone,
+        failed_but_surfaced: model.failed_but_surfaced,
+        leftovers,
+        keys_at_end: model.live.len(),
+        removed: model.removed.len(),
+        failed_writes: model.failed.len(),
+        resources: [("start", start), ("after warm-up", warm), ("end", end)],
+        log_lines: log.by_severity.clone(),
+        error_samples: log.samples.values().cloned().collect(),
+    };
+    drop(model);
+    c.shutdown()?;
+    Ok(report)
+}

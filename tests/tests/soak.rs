@@ -1,0 +1,27 @@
+//! The soak (tests/src/soak), both levels: a short run by default, about three minutes in
+//! all; `KMIP_SOAK_SECONDS` and `KMIP_SOAK_SEED` set each level's length and the draws
+//! (scripts/soak.sh). The two levels run one after the other, not side by side: the
+//! component level counts this process's descriptors and memory.
+
+use anyhow::Result;
+use kmip_keyring_tests::mysqld::with_mysqld;
+use kmip_keyring_tests::soak::{component, mysqld, Settings};
+
+#[test]
+fn the_soak_loses_nothing_never_hangs_and_levels_off() -> Result<()> {
+    let settings = Settings::from_env()?;
+    eprintln!(
+        "soak: {:?} per level, seed {} (KMIP_SOAK_SEED={} repeats the draws)",
+        settings.duration, settings.seed, settings.seed
+    );
+    let report = component::run(&settings)?;
+    println!("{report}");
+    with_mysqld(
+        "soak::the_soak_loses_nothing_never_hangs_and_levels_off (mysqld level)",
+        || {
+            let report = mysqld::run(&settings)?;
+            println!("{report}");
+            Ok(())
+        },
+    )
+}
