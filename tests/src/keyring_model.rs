@@ -91,6 +91,55 @@ pub fn component_contents(c: &LoadedComponent) -> Result<BTreeMap<Id, Expected>>
     Ok(out)
 }
 
+/// Stores `count` keys `pre-<i>` (every third owned by `app@%`) with [`material`]'s bytes,
+/// as the multi-threaded tests start from; returns them as a model's live keys.
+pub fn prestore(c: &LoadedComponent, count: usize) -> Result<BTreeMap<Id, Expected>> {
+    let mut live = BTreeMap::new();
+    for i in 0..count {
+        let id: Id = (
+            format!("pre-{i}"),
+            if i % 3 == 0 {
+                "app@%".into()
+            } else {
+                String::new()
+            },
+        );
+        let want = material(&id.0);
+        ensure!(
+            c.store(&id.0, owner(&id.1), &want.data, &want.key_type),
+            "pre-store {id:?} failed: {:?}",
+            crate::loader::registry::log_lines()
+        );
+        live.insert(id, want);
+    }
+    Ok(live)
+}
+
+/// Reads back a key just generated as `key_type` of `size` bytes: its random bytes, which a
+/// model must learn before any reader may pick the key; `Err` if it is absent or not what
+/// was asked.
+pub fn read_generated(
+    c: &LoadedComponent,
+    id: &Id,
+    key_type: &str,
+    size: usize,
+) -> Result<Expected, String> {
+    let (data, got_type) = c
+        .read_secret(&id.0, owner(&id.1))
+        .map_err(|e| format!("read back generated {id:?}: {e}"))?
+        .ok_or_else(|| format!("generated {id:?} is absent"))?;
+    if data.len() != size || got_type != key_type {
+        return Err(format!(
+            "generated {id:?}: {got_type} of {} bytes, asked {key_type} {size}",
+            data.len()
+        ));
+    }
+    Ok(Expected {
+        key_type: got_type,
+        data,
+    })
+}
+
 /// Encrypts `plain` with key `id` through the component's `keyring_aes` (AES-256-CBC with
 /// padding, as InnoDB's callers use it) and decrypts it again: `Err` unless it comes back.
 pub fn aes_round_trip(

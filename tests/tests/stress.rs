@@ -6,7 +6,8 @@ use anyhow::{ensure, Result};
 use component_keyring_kmip::{Keyring, LogSink, MemoryLog};
 use kmip_keyring_tests::install::Install;
 use kmip_keyring_tests::keyring_model::{
-    aes_round_trip, component_contents, ids, material, owner, Expected, Id, Xorshift,
+    aes_round_trip, component_contents, ids, material, owner, prestore, read_generated, Expected,
+    Id, Xorshift,
 };
 use kmip_keyring_tests::loader::{registry, LoadedComponent};
 use kmip_keyring_tests::pykmip::PyKmip;
@@ -270,23 +271,8 @@ impl Worker {
                 }
                 // The bytes are random: learn them while still holding the write lock, so
                 // no reader can pick the key before the model knows what it must read.
-                let (data, got_type) =
-                    s.c.read_secret(&id.0, owner(&id.1))
-                        .map_err(|e| format!("read back generated {id:?}: {e}"))?
-                        .ok_or_else(|| format!("generated {id:?} is absent"))?;
-                if data.len() != size || got_type != key_type {
-                    return Err(format!(
-                        "generated {id:?}: {got_type} of {} bytes, asked {key_type} {size}",
-                        data.len()
-                    ));
-                }
-                s.model().live.insert(
-                    id.clone(),
-                    Expected {
-                        key_type: got_type,
-                        data,
-                    },
-                );
+                let generated = read_generated(s.c, &id, key_type, size)?;
+                s.model().live.insert(id.clone(), generated);
                 self.own.push(id);
             }
             Op::Remove => {
@@ -322,24 +308,10 @@ fn sixteen_threads_with_mysqlds_locking_keep_every_key_exact() -> Result<()> {
         LoadedComponent::start(&install.mysqld, &install.plugin_dir, &install.data_dir)?;
     ensure!(loaded, "load failed: {:?}", registry::log_lines());
 
-    let mut model = Model::default();
-    for i in 0..PRESTORED {
-        let id = (
-            format!("pre-{i}"),
-            if i % 3 == 0 {
-                "app@%".to_owned()
-            } else {
-                String::new()
-            },
-        );
-        let want = material(&id.0);
-        ensure!(
-            c.store(&id.0, owner(&id.1), &want.data, &want.key_type),
-            "pre-store {id:?} failed: {:?}",
-            registry::log_lines()
-        );
-        model.live.insert(id, want);
-    }
+    let model = Model {
+        live: prestore(&c, PRESTORED)?,
+        ..Model::default()
+    };
 
     let shared = Shared {
         c: &c,

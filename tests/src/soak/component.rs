@@ -9,7 +9,7 @@ use super::ops::{self, Kind, Shared, KINDS};
 use super::{LogTally, Resources, Settings};
 use crate::fault_proxy::FaultProxy;
 use crate::install::Install;
-use crate::keyring_model::{material, owner, Id};
+use crate::keyring_model::prestore;
 use crate::loader::{registry, LoadedComponent};
 use crate::pykmip::PyKmip;
 use anyhow::{bail, ensure, Result};
@@ -194,24 +194,10 @@ pub fn run(settings: &Settings) -> Result<Report> {
         LoadedComponent::start(&install.mysqld, &install.plugin_dir, &install.data_dir)?;
     ensure!(loaded, "the first load failed: {:?}", registry::log_lines());
 
-    let mut model = Model::default();
-    for i in 0..PRESTORED {
-        let id: Id = (
-            format!("pre-{i}"),
-            if i % 3 == 0 {
-                "app@%".into()
-            } else {
-                String::new()
-            },
-        );
-        let want = material(&id.0);
-        ensure!(
-            c.store(&id.0, owner(&id.1), &want.data, &want.key_type),
-            "pre-store {id:?} failed: {:?}",
-            registry::log_lines()
-        );
-        model.live.insert(id, want);
-    }
+    let model = Model {
+        live: prestore(&c, PRESTORED)?,
+        ..Model::default()
+    };
     let mut log = LogTally::default();
     log.drain();
     let start = Resources::now();

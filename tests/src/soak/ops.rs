@@ -3,7 +3,9 @@
 
 use super::model::Model;
 use super::Xorshift;
-use crate::keyring_model::{aes_round_trip, component_contents, material, owner, Expected, Id};
+use crate::keyring_model::{
+    aes_round_trip, component_contents, material, owner, read_generated, Expected, Id,
+};
 use crate::loader::LoadedComponent;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -425,23 +427,8 @@ fn generate(s: &Shared, tid: usize, id: Id, rng: &mut Xorshift) -> Result<(), St
     }
     // The bytes are random: learn them while still holding the write lock, so no reader
     // can pick the key before the model knows what it must read.
-    let (data, got_type) =
-        s.c.read_secret(&id.0, owner(&id.1))
-            .map_err(|e| format!("read back generated {id:?}: {e}"))?
-            .ok_or_else(|| format!("generated {id:?} is absent"))?;
-    if data.len() != size || got_type != key_type {
-        return Err(format!(
-            "generated {id:?}: {got_type} of {} bytes, asked {key_type} {size}",
-            data.len()
-        ));
-    }
-    s.model().live.insert(
-        id,
-        Expected {
-            key_type: got_type,
-            data,
-        },
-    );
+    let generated = read_generated(s.c, &id, key_type, size)?;
+    s.model().live.insert(id, generated);
     Ok(())
 }
 
