@@ -1,6 +1,7 @@
 //! The rows of `performance_schema.keyring_component_status`: Percona's names in Percona's
 //! order, then ours (guest, protocol version, server in use, then health: the last
-//! exchange, the last error, operations and failures since the keyring loaded).
+//! exchange, the last error, operations and failures since the keyring loaded, objects
+//! left on the server by failed stores).
 
 use crate::keyring::{utc, Keyring};
 
@@ -14,7 +15,7 @@ type Row = (&'static str, fn(&Keyring) -> String);
 
 /// The rows after the component's own, in order: each name with how it reads the loaded
 /// keyring. With no keyring loaded every one shows [`NOT_APPLICABLE`], from this same list.
-const KEYRING_ROWS: [Row; 20] = [
+const KEYRING_ROWS: [Row; 21] = [
     ("Server_addr", |k| server_addr(k.config())),
     ("Server_port", |k| server_port(k.config())),
     ("Client_ca", |k| {
@@ -71,6 +72,9 @@ const KEYRING_ROWS: [Row; 20] = [
     ("Kmip_operations", |k| k.activity().operations().to_string()),
     ("Kmip_operation_failures", |k| {
         k.activity().failures().to_string()
+    }),
+    ("Kmip_objects_left_on_server", |k| {
+        k.objects_left_on_server().to_string()
     }),
 ];
 

@@ -60,6 +60,10 @@ pub enum Fault {
     /// Connections alternate from the moment this is set: the 1st accepted passes, the 2nd
     /// is refused as by [`Fault::Refuse`], the 3rd passes, and so on.
     Flap,
+    /// A server that carries out a request and dies before its answer is out: forwards
+    /// this many more server→client application-data records, cuts the next one as by
+    /// [`Fault::Cut`], and from then on the fault is [`Fault::Refuse`].
+    CrashAfter(u32),
 }
 
 /// A snapshot of what the proxy has carried since it started or since [`FaultProxy::reset_stats`].
@@ -98,6 +102,7 @@ impl FaultProxy {
             control: Mutex::new(Control {
                 fault: Fault::Pass,
                 flapped: 0,
+                forwarded: 0,
             }),
             latency_nanos: AtomicU64::new(0),
             stop: AtomicBool::new(false),
@@ -135,6 +140,12 @@ impl FaultProxy {
         let mut control = lock(&self.shared.control);
         control.fault = fault;
         control.flapped = 0;
+        control.forwarded = 0;
+    }
+
+    /// The fault in force now (CrashAfter turns into Refuse once it has cut).
+    pub fn fault(&self) -> Fault {
+        self.shared.fault()
     }
 
     /// Adds `each_way` to every chunk in both directions, as a delay line: a chunk read at
@@ -213,6 +224,8 @@ struct Control {
     fault: Fault,
     /// Connections accepted since Flap was set, to alternate pass and refuse.
     flapped: u64,
+    /// Records forwarded since CrashAfter was set.
+    forwarded: u32,
 }
 
 #[derive(Default)]
@@ -227,6 +240,28 @@ struct Counters {
 impl Shared {
     fn fault(&self) -> Fault {
         lock(&self.control).fault
+    }
+
+    /// What happens to a server→client application-data record of `total` bytes that
+    /// starts now.
+    fn action_for_record(&self, total: usize, len: usize) -> Action {
+        let mut control = lock(&self.control);
+        match control.fault {
+            Fault::Pass | Fault::Refuse | Fault::Flap => Action::Pass,
+            Fault::Delay(hold) => Action::Delay(hold),
+            Fault::Corrupt if len > 0 => Action::Corrupt(HEADER + len / 2),
+            Fault::Corrupt => Action::Pass,
+            Fault::Cut => Action::Cut(total / 2),
+            Fault::Truncate => Action::Truncate(total.saturating_sub(TRUNCATE_HOLD_BACK)),
+            Fault::CrashAfter(n) if control.forwarded < n => {
+                control.forwarded += 1;
+                Action::Pass
+            }
+            Fault::CrashAfter(_) => {
+                control.fault = Fault::Refuse;
+                Action::Cut(total / 2)
+            }
+        }
     }
 
     fn latency(&self) -> Duration {
@@ -673,14 +708,7 @@ impl Records {
                     .counters
                     .server_app_records
                     .fetch_add(1, Ordering::Relaxed);
-                self.action = match shared.fault() {
-                    Fault::Pass | Fault::Refuse | Fault::Flap => Action::Pass,
-                    Fault::Delay(hold) => Action::Delay(hold),
-                    Fault::Corrupt if self.len > 0 => Action::Corrupt(HEADER + self.len / 2),
-                    Fault::Corrupt => Action::Pass,
-                    Fault::Cut => Action::Cut(total / 2),
-                    Fault::Truncate => Action::Truncate(total.saturating_sub(TRUNCATE_HOLD_BACK)),
-                };
+                self.action = shared.action_for_record(total, self.len);
             }
         }
         // A record too short to keep anything ends the stream before its first byte.

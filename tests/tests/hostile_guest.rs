@@ -4,7 +4,9 @@
 
 use anyhow::Result;
 use component_keyring_kmip::sandbox::SandboxError;
-use component_keyring_kmip::{Config, Keyring, KeyringError, Limits, LogSink, MemoryLog, Runtime};
+use component_keyring_kmip::{
+    Config, Keyring, KeyringError, Limits, LogLevel, LogSink, MemoryLog, Runtime,
+};
 use kmip_keyring_tests::leak::{assert_no_leak, Key};
 use kmip_keyring_tests::pykmip::PyKmip;
 use kmip_keyring_tests::{runtime, workspace_root};
@@ -143,6 +145,56 @@ fn a_trap_mid_store_poisons_only_that_instance() -> Result<()> {
 }
 
 #[test]
+fn a_guest_that_claims_endless_objects_left_on_the_server_is_capped() -> Result<()> {
+    use component_keyring_kmip::keyring::MAX_LEFT_ON_SERVER;
+    let server = PyKmip::start()?;
+    let seeded = Keyring::load(
+        server.config(Some("hostile-tests"))?,
+        runtime(),
+        MemoryLog::shared(),
+    )?;
+    seeded.store("kept", "", "AES", &[5u8; 32])?;
+    drop(seeded);
+    let (keyring, log) = load(&server, "leftover-flood");
+    let keyring = keyring?;
+    let err = keyring
+        .store("claimed", "", "AES", &[6u8; 32])
+        .expect_err("the hostile guest fails every store");
+    assert!(err.to_string().contains("fails every store"), "{err}");
+    // 100 000 claimed, MAX_LEFT_ON_SERVER kept, and the rest named as dropped.
+    assert_eq!(keyring.objects_left_on_server(), MAX_LEFT_ON_SERVER);
+    let dropped = 100_000 - MAX_LEFT_ON_SERVER;
+    assert!(
+        log.lines()
+            .iter()
+            .any(|(level, l)| *level == LogLevel::Error
+                && l.contains("handed over 100000 KMIP objects")
+                && l.contains(&format!("{dropped} are not"))),
+        "{:?}",
+        log.lines()
+    );
+    assert_eq!(
+        *keyring.fetch("kept", "").expect("kept").data,
+        vec![5u8; 32]
+    );
+    // A RELOAD on the same servers takes them all back (the server has none of them, and
+    // gone counts as taken back) and serves the real keys as before.
+    let reloaded = Keyring::reload(
+        config(&server, "leftover-flood")?,
+        hostile(),
+        log.clone() as Arc<dyn LogSink>,
+        &keyring,
+    )?;
+    assert_eq!(reloaded.objects_left_on_server(), 0);
+    assert_eq!(keyring.objects_left_on_server(), 0, "the list is shared");
+    assert_eq!(
+        *reloaded.fetch("kept", "").expect("kept").data,
+        vec![5u8; 32]
+    );
+    Ok(())
+}
+
+#[test]
 fn wasm_faults_come_back_as_errors_and_the_next_call_works() -> Result<()> {
     let server = PyKmip::start()?;
     for (mode, expected) in [
@@ -207,5 +259,5 @@ fn a_guest_for_another_wit_version_is_refused_naming_what_is_missing() {
         .expect_err("another contract version is refused")
         .to_string();
     eprintln!("{err}");
-    assert!(err.contains("mysql:keyring-kmip/keyring@0.2.0"), "{err}");
+    assert!(err.contains("mysql:keyring-kmip/keyring@0.3.0"), "{err}");
 }

@@ -556,6 +556,40 @@ fn a_failed_activate_revokes_and_destroys_the_registered_object() {
 }
 
 #[test]
+fn an_object_that_cannot_be_taken_back_is_handed_to_the_host_once() {
+    let peer = kmip14_peer();
+    peer.respond(response(
+        1,
+        4,
+        vec![success(op::REGISTER, None, uid_payload("35"))],
+    ));
+    peer.respond(response(
+        1,
+        4,
+        vec![failure(op::ACTIVATE, None, PERMISSION_DENIED, "no")],
+    ));
+    for operation in [op::GET_ATTRIBUTES, op::REVOKE, op::DESTROY] {
+        peer.respond(response(
+            1,
+            4,
+            vec![failure(operation, None, PERMISSION_DENIED, "no")],
+        ));
+    }
+    let (mut sb, log) = sandbox(&peer, None);
+    assert!(sb.take_left_on_server().is_empty());
+    match guest_error(sb.store("k", "", "AES", &[0u8; 16])) {
+        KeyringError::ServerFailure(f) => assert_eq!(f.operation, "Activate"),
+        other => panic!("{other:?}"),
+    }
+    assert!(log
+        .lines()
+        .iter()
+        .any(|(_, l)| l.contains("taking the new object 35 back failed too")));
+    assert_eq!(sb.take_left_on_server(), ["35"]);
+    assert!(sb.take_left_on_server().is_empty(), "handed over once");
+}
+
+#[test]
 fn a_server_that_activates_at_register_refuses_activate_and_the_store_stands() {
     // A server with an activation-date policy makes the object Active at Register and
     // refuses the Activate (Cosmian KMS answers Wrong Key Lifecycle State, a KMIP 2 code).

@@ -93,6 +93,10 @@ impl wit::Guest for Guest {
         with_keyring(|k| k.remove(&object_id)).map_err(to_wit_error)
     }
 
+    fn take_left_on_server() -> Vec<String> {
+        with_keyring(KeyringLogic::take_left_on_server)
+    }
+
     fn status() -> wit::SessionStatus {
         let status = with_keyring(|k| k.status());
         wit::SessionStatus {

@@ -88,10 +88,18 @@ pub fn load(plugin_dir: &Path, data_dir: &Path, log: Arc<dyn LogSink>) -> Result
             }
         ),
     );
-    let keyring = Keyring::load(config, runtime, log.clone())
-        .map_err(|e| format!("{e} (KMIP servers: {})", servers.join(", ")))?;
+    let previous = KEYRING.load_full();
+    let keyring = match previous.as_deref() {
+        Some(previous) => Keyring::reload(config, runtime, log.clone(), previous),
+        None => Keyring::load(config, runtime, log.clone()),
+    }
+    .map_err(|e| format!("{e} (KMIP servers: {})", servers.join(", ")))?;
+    let keyring = Arc::new(keyring);
+    let previous = KEYRING.swap(Some(keyring.clone()));
+    // A write on the previous keyring may have failed, leaving an object the load above
+    // read, after the load's own check: check again now that later failures see this one.
+    keyring.keep_left_objects_out();
     let count = keyring.len();
-    let previous = KEYRING.swap(Some(Arc::new(keyring)));
     if previous.is_some() {
         log.log(
             LogLevel::Info,
@@ -99,6 +107,12 @@ pub fn load(plugin_dir: &Path, data_dir: &Path, log: Arc<dyn LogSink>) -> Result
         );
     }
     Ok(count)
+}
+
+/// After a store or generate failed: the keyring serving now (which a RELOAD may have
+/// swapped in during the write) must not serve an object the failure left on the server.
+pub fn keep_left_objects_out() {
+    with_keyring(Keyring::keep_left_objects_out);
 }
 
 /// Drops every state so the library can be unloaded.

@@ -42,6 +42,20 @@ pub enum KeyringError {
     /// No key with this identity exists.
     #[error("{0} does not exist")]
     NotFound(KeyId),
+    /// An earlier store of this identity, reported failed, left an object on the server
+    /// that could not be taken back yet; storing the name again would make two.
+    #[error(
+        "KMIP object {object_id}, left on the server by a store of {id} reported failed, \
+         could not be taken back ({cause}); {id} can be stored once a KMIP server answers"
+    )]
+    LeftOnServer {
+        /// The identity of the failed store.
+        id: KeyId,
+        /// The object it left.
+        object_id: String,
+        /// Why the takeback failed.
+        cause: String,
+    },
 }
 
 impl KeyringError {

@@ -5,10 +5,12 @@
 mod activity;
 mod cache;
 mod error;
+mod leftovers;
 
 pub use activity::{utc, Activity};
 pub use cache::{CachedKey, KeyId};
 pub use error::KeyringError;
+pub use leftovers::{LeftObject, LeftOnServer, MAX_LEFT_ON_SERVER};
 
 use crate::aes_modes::{self, Mode};
 use crate::broker::{key_file_warning, Broker, CallKind};
@@ -85,6 +87,54 @@ pub struct Keyring {
     broker: Arc<Broker>,
     log: Arc<dyn LogSink>,
     activity: Activity,
+    /// Shared with the keyring this one replaced when both are on the same servers.
+    left_on_server: Arc<LeftOnServer>,
+}
+
+/// What the object ids of a configuration belong to: its servers (in any order) and its
+/// Object Group.
+fn scope_of(config: &Config) -> String {
+    let mut servers: Vec<String> = config.servers.iter().map(ToString::to_string).collect();
+    servers.sort_unstable();
+    format!(
+        "{} (object group {})",
+        servers.join(", "),
+        config.object_group.as_deref().unwrap_or("<NONE>")
+    )
+}
+
+/// The list of objects left on the server for a keyring of `config`: the previous
+/// keyring's when it was on the same servers, else a new one (and a warning naming what
+/// the previous servers keep).
+fn left_on_server_for(
+    config: &Config,
+    previous: Option<&Keyring>,
+    log: &dyn LogSink,
+) -> Arc<LeftOnServer> {
+    let scope = scope_of(config);
+    match previous.map(|p| &p.left_on_server) {
+        Some(list) if list.scope() == scope => list.clone(),
+        other => {
+            if let Some(list) = other.filter(|l| !l.is_empty()) {
+                let objects: Vec<String> = list
+                    .snapshot()
+                    .into_iter()
+                    .map(|o| format!("{} ({})", o.object_id, o.id))
+                    .collect();
+                log.log(
+                    LogLevel::Warning,
+                    &format!(
+                        "KMIP objects left on {} by stores reported failed are no longer taken \
+                         back, because the configuration now names other servers or another \
+                         object group: {}; revoke and destroy them there",
+                        list.scope(),
+                        objects.join(", ")
+                    ),
+                );
+            }
+            Arc::new(LeftOnServer::new(scope))
+        }
+    }
 }
 
 /// Runs one call into the guest within its time budget (`kmip_timeout_ms` times the
@@ -122,6 +172,28 @@ impl Keyring {
         runtime: Arc<Runtime>,
         log: Arc<dyn LogSink>,
     ) -> Result<Self, KeyringError> {
+        Self::load_after(config, runtime, log, None)
+    }
+
+    /// As [`Self::load`], to replace `previous` (RELOAD): objects left on the server by
+    /// its failed stores stay out of the new cache and are taken back by the new keyring,
+    /// when both are on the same servers.
+    pub fn reload(
+        config: Config,
+        runtime: Arc<Runtime>,
+        log: Arc<dyn LogSink>,
+        previous: &Keyring,
+    ) -> Result<Self, KeyringError> {
+        Self::load_after(config, runtime, log, Some(previous))
+    }
+
+    fn load_after(
+        config: Config,
+        runtime: Arc<Runtime>,
+        log: Arc<dyn LogSink>,
+        previous: Option<&Keyring>,
+    ) -> Result<Self, KeyringError> {
+        let left_on_server = left_on_server_for(&config, previous, log.as_ref());
         let guest_sha256 = runtime.guest_sha256().to_owned();
         let guest_name = runtime.guest_name().to_owned();
         let broker = Arc::new(Broker::from_config(&config)?);
@@ -169,6 +241,17 @@ impl Keyring {
                 key_type,
                 data,
             } = entry;
+            if left_on_server.contains(&object_id) {
+                log.log(
+                    LogLevel::Warning,
+                    &format!(
+                        "skipping KMIP object {object_id}: it was left on the server by a \
+                         store of {} reported failed, and is taken back once a server answers",
+                        KeyId::new(&data_id, &auth_id)
+                    ),
+                );
+                continue;
+            }
             if data_id.is_empty() || data.is_empty() {
                 log.log(
                     LogLevel::Warning,
@@ -201,7 +284,7 @@ impl Keyring {
                 config.source.display()
             ),
         );
-        Ok(Self {
+        let keyring = Self {
             config,
             guest_name,
             guest_sha256,
@@ -210,7 +293,11 @@ impl Keyring {
             broker,
             log,
             activity,
-        })
+            left_on_server,
+        };
+        // The load just reached a server: a good moment to settle what is left.
+        keyring.take_back(&mut keyring.lock_sandbox(), None)?;
+        Ok(keyring)
     }
 
     /// The configuration this keyring was loaded from.
@@ -284,16 +371,19 @@ impl Keyring {
         // Writers are serialised by the sandbox lock, held across the check and the insert.
         let mut sandbox = self.lock_sandbox();
         self.check_new(data_id, auth_id)?;
-        let object_id = within_budget(
+        let id = KeyId::new(data_id, auth_id);
+        self.take_back(&mut sandbox, Some(&id))?;
+        let stored = within_budget(
             &self.broker,
             &self.activity,
             CallKind::Write,
             "store",
             || sandbox.store(data_id, auth_id, key_type, data),
-        )?;
+        );
+        let object_id = self.after_write(&mut sandbox, &id, stored)?;
         let key_type = key_type.to_ascii_uppercase();
         self.write_cache().insert(
-            KeyId::new(data_id, auth_id),
+            id,
             CachedKey {
                 object_id,
                 key_type,
@@ -301,6 +391,115 @@ impl Keyring {
             },
         );
         Ok(())
+    }
+
+    /// Ends a store or generate: on failure, keeps what the guest left on the server; on
+    /// success (a server answered), takes back what earlier failures left.
+    fn after_write<T>(
+        &self,
+        sandbox: &mut Sandbox,
+        id: &KeyId,
+        result: Result<T, KeyringError>,
+    ) -> Result<T, KeyringError> {
+        if result.is_ok() {
+            // Best effort: what cannot be taken back now stays listed for the next time.
+            let _ = self.take_back(sandbox, None);
+            return result;
+        }
+        let left = sandbox.take_left_on_server();
+        let handed = left.len();
+        if handed > 0 {
+            let dropped = self.left_on_server.record(id, left);
+            if dropped > 0 {
+                self.log.log(
+                    LogLevel::Error,
+                    &format!(
+                        "the keyring guest handed over {handed} KMIP objects left on the server \
+                         by the failed store of {id}; at most {MAX_LEFT_ON_SERVER} are kept, so \
+                         {dropped} are not, and a later load may serve them"
+                    ),
+                );
+            }
+        }
+        result
+    }
+
+    /// Takes back objects left on the server by failed stores: those of `only`, or all.
+    /// Each is removed as a key is (Revoke, Destroy, gone counts as done). What fails stays
+    /// listed: for `only` that fails the caller's store (storing the name again would put
+    /// two objects under it); for all, the pass ends at the first server outage.
+    fn take_back(&self, sandbox: &mut Sandbox, only: Option<&KeyId>) -> Result<(), KeyringError> {
+        for left in self.left_on_server.snapshot() {
+            if only.is_some_and(|id| *id != left.id) {
+                continue;
+            }
+            let removed = within_budget(
+                &self.broker,
+                &self.activity,
+                CallKind::Write,
+                "take back",
+                || sandbox.remove(&left.object_id),
+            );
+            match removed {
+                Ok(()) => {
+                    self.left_on_server.settled(&left.object_id);
+                    self.log.log(
+                        LogLevel::Info,
+                        &format!(
+                            "took back KMIP object {}, left on the server by a store of {} \
+                             reported failed",
+                            left.object_id, left.id
+                        ),
+                    );
+                }
+                Err(e) => {
+                    let error = KeyringError::LeftOnServer {
+                        id: left.id.clone(),
+                        object_id: left.object_id.clone(),
+                        cause: e.to_string(),
+                    };
+                    if only.is_some() {
+                        return Err(error);
+                    }
+                    self.log.log(LogLevel::Warning, &error.to_string());
+                    if matches!(e, KeyringError::Unavailable { .. }) {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Drops from the cache any key served by an object left on the server by a failed
+    /// store: the RELOAD that built this keyring may have read it while a write on the
+    /// keyring it replaced was failing.
+    pub fn keep_left_objects_out(&self) {
+        if self.left_on_server.is_empty() {
+            return;
+        }
+        let mut cache = self.write_cache();
+        for left in self.left_on_server.snapshot() {
+            let served = cache
+                .get(&left.id.data_id, &left.id.auth_id)
+                .is_some_and(|k| k.object_id == left.object_id);
+            if served {
+                cache.remove(&left.id.data_id, &left.id.auth_id);
+                self.log.log(
+                    LogLevel::Warning,
+                    &format!(
+                        "dropped {} from the cache: its KMIP object {} was left on the server \
+                         by a store reported failed",
+                        left.id, left.object_id
+                    ),
+                );
+            }
+        }
+    }
+
+    /// How many objects left on the server by failed stores wait to be taken back.
+    pub fn objects_left_on_server(&self) -> usize {
+        self.left_on_server.len()
     }
 
     /// Generates `length` random bytes in the guest and stores them as a new key.
@@ -316,13 +515,16 @@ impl Keyring {
         })?;
         let mut sandbox = self.lock_sandbox();
         self.check_new(data_id, auth_id)?;
-        let entry = within_budget(
+        let id = KeyId::new(data_id, auth_id);
+        self.take_back(&mut sandbox, Some(&id))?;
+        let generated = within_budget(
             &self.broker,
             &self.activity,
             CallKind::Write,
             "generate",
             || sandbox.generate(data_id, auth_id, key_type, length),
-        )?;
+        );
+        let entry = self.after_write(&mut sandbox, &id, generated)?;
         let data = entry.data;
         if data.len() != length as usize || entry.data_id != data_id || entry.auth_id != auth_id {
             self.log.log(
@@ -334,7 +536,7 @@ impl Keyring {
             )));
         }
         self.write_cache().insert(
-            KeyId::new(data_id, auth_id),
+            id,
             CachedKey {
                 object_id: entry.object_id,
                 key_type: entry.key_type,
@@ -360,6 +562,7 @@ impl Keyring {
             || sandbox.remove(&object_id),
         )?;
         self.write_cache().remove(data_id, auth_id);
+        let _ = self.take_back(&mut sandbox, None);
         Ok(())
     }
 

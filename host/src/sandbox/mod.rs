@@ -281,19 +281,44 @@ impl Sandbox {
         self.finish("remove", outcome, SUSPENDED)
     }
 
-    /// The guest's session, if an instance is live.
-    pub fn status(&mut self) -> SessionStatus {
-        let Some((store, guest)) = self.live.as_mut() else {
-            return SessionStatus::default();
-        };
+    /// The live instance prepared for a call that does no I/O; `None` if none is live.
+    fn begin_local(&mut self) -> Option<(&mut Store<HostState>, &KeyringGuest)> {
+        let (store, guest) = self.live.as_mut()?;
         let _ = store.set_fuel(self.limits.fuel_per_call);
         let _ = store.fuel_async_yield_interval(None);
         store.data_mut().budget = CallBudget::new(CallKind::Local);
+        Some((store, guest))
+    }
+
+    /// The guest's session, if an instance is live.
+    pub fn status(&mut self) -> SessionStatus {
+        let Some((store, guest)) = self.begin_local() else {
+            return SessionStatus::default();
+        };
         match run::to_completion(guest.mysql_keyring_kmip_keyring().call_status(store)) {
             Some(Ok(status)) => status.into(),
             _ => {
                 self.live = None;
                 SessionStatus::default()
+            }
+        }
+    }
+
+    /// The objects the guest left on the server by writes it reported failed (each handed
+    /// over once; none if no instance is live or the call traps).
+    pub fn take_left_on_server(&mut self) -> Vec<String> {
+        let Some((store, guest)) = self.begin_local() else {
+            return Vec::new();
+        };
+        match run::to_completion(
+            guest
+                .mysql_keyring_kmip_keyring()
+                .call_take_left_on_server(store),
+        ) {
+            Some(Ok(ids)) => ids,
+            _ => {
+                self.live = None;
+                Vec::new()
             }
         }
     }

@@ -26,6 +26,7 @@
 //! | `chatty-write` | store, generate and remove send KMIP requests without end |
 //! | `alias-list` | load-all returns 100 keys whose bytes are all the same 1 MiB of memory |
 //! | `hog-connections` | every call opens three connections it never closes, then works |
+//! | `leftover-flood` | store fails and then claims 100 000 objects were left on the server |
 
 // wit-bindgen's generated glue (`generate!`, `export!`) is `unsafe` and undocumented, and
 // lints reach into macro expansions: allowed here, for this crate alone. The code written
@@ -67,7 +68,7 @@ fn real<T>(
         .map_err(to_wit_error)
 }
 
-#[link(wasm_import_module = "mysql:keyring-kmip/transport@0.2.0")]
+#[link(wasm_import_module = "mysql:keyring-kmip/transport@0.3.0")]
 extern "C" {
     /// The raw canonical-ABI import behind `connection.send`, to pass a forged handle.
     #[link_name = "[method]connection.send"]
@@ -258,6 +259,11 @@ impl wit::Guest for Hostile {
             "chatty-write" => {
                 chatter()?;
             }
+            "leftover-flood" => {
+                return Err(wit::KeyringError::MalformedResponse(
+                    "the hostile guest fails every store".into(),
+                ))
+            }
             _ => {}
         }
         real(|k| k.store(&data_id, &auth_id, &key_type, &data))
@@ -302,6 +308,15 @@ impl wit::Guest for Hostile {
             chatter()?;
         }
         real(|k| k.remove(&object_id))
+    }
+
+    fn take_left_on_server() -> Vec<String> {
+        if mode() == "leftover-flood" {
+            // Far more than any real run leaves, each shaped like a PyKMIP identifier but
+            // past any object a test creates.
+            return (0..100_000).map(|i| (1_000_000 + i).to_string()).collect();
+        }
+        KEYRING.with(|k| k.borrow_mut().take_left_on_server())
     }
 
     fn status() -> wit::SessionStatus {

@@ -38,6 +38,9 @@ const WARM_UP_SHARE: u32 = 5;
 /// How far descriptors may be above the warmed-up count at the end: connections the
 /// component keeps per server, and the proxies' sockets for them.
 const FD_SLACK: usize = 16;
+/// How long the fault schedule may take to end its phase and heal every path (a server
+/// restart included) once told to stop.
+const SCHEDULE_END: Duration = Duration::from_secs(30);
 /// How far resident memory may be above the warmed-up figure at the end, in KiB: the
 /// allocator's and the guest's high-water marks move a little with the key population; a
 /// leak of even 64 bytes per read grows past this within a long run's reads.
@@ -52,7 +55,8 @@ pub struct Report {
     walked_reads: u64,
     faults: faults::Tally,
     doubtful_gone: u64,
-    failed_but_surfaced: u64,
+    left_on_server: u64,
+    taken_back: u64,
     leftovers: usize,
     keys_at_end: usize,
     removed: usize,
@@ -134,9 +138,10 @@ impl fmt::Display for Report {
         )?;
         writeln!(
             f,
-            "  writes reported failed that a later load found (Activate's answer lost and no \
-             server left to take the object back; the component logged each): {}",
-            self.failed_but_surfaced
+            "  writes reported failed whose object was left on the server (Activate's answer \
+             lost, no server left to take it back): {}, every one kept out of the loads and \
+             taken back later ({})",
+            self.left_on_server, self.taken_back
         )?;
         writeln!(
             f,
@@ -220,21 +225,35 @@ pub fn run(settings: &Settings) -> Result<Report> {
         let servers = &mut servers;
         let proxies = &proxies;
         let seed = settings.seed;
+        // The servers come back when the schedule ends, so a hang can still stop them.
         let fault_thread = scope.spawn(move || {
             let tally = faults::run(servers, proxies, seed, DEADLINE, &s.stop);
             if tally.is_err() {
                 s.stop.store(true, Ordering::SeqCst);
             }
-            tally
+            (tally, servers)
         });
         // This thread: the RELOADs, the warm-up snapshot, the watchdog, the log.
         let mut next_reload = Instant::now() + RELOAD_EVERY;
         while !s.stop.load(Ordering::SeqCst) && started.elapsed() < settings.duration {
             std::thread::sleep(Duration::from_millis(100));
             if let Some((tid, running)) = s.longest_in_flight().filter(|(_, d)| *d > HANG) {
-                // A hung call cannot be interrupted and the threads cannot be joined: say
-                // so and end the process, which ends its servers' process groups with it.
+                // A hung call cannot be interrupted and its thread cannot be joined: say so,
+                // stop the servers by PID (they run in process groups of their own, which
+                // outlive this process) once the schedule has ended, and end the process.
                 eprintln!("soak: thread {tid}'s call has not returned after {running:?}: a hang");
+                s.stop.store(true, Ordering::SeqCst);
+                let waited = Instant::now();
+                while !fault_thread.is_finished() && waited.elapsed() < SCHEDULE_END {
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                match fault_thread.is_finished().then(|| fault_thread.join()) {
+                    Some(Ok((_, servers))) => servers.iter_mut().for_each(PyKmip::stop),
+                    _ => eprintln!(
+                        "soak: the fault schedule did not end within {SCHEDULE_END:?}; its \
+                         PyKMIP servers may still run"
+                    ),
+                }
                 std::process::exit(101);
             }
             if warm.is_none() && started.elapsed() >= warm_up_at {
@@ -242,9 +261,7 @@ pub fn run(settings: &Settings) -> Result<Report> {
             }
             if Instant::now() >= next_reload {
                 log.drain();
-                if let Err(e) =
-                    ops::reload(s, reloader, &plugin_dir, &data_dir, &log.unknown_outcome)
-                {
+                if let Err(e) = ops::reload(s, reloader, &plugin_dir, &data_dir) {
                     s.fail(format!("reload: {e}"));
                 }
                 next_reload = Instant::now() + RELOAD_EVERY;
@@ -255,6 +272,7 @@ pub fn run(settings: &Settings) -> Result<Report> {
         fault_thread
             .join()
             .map_err(|_| anyhow::anyhow!("the fault thread panicked"))?
+            .0
     })?;
     let elapsed = started.elapsed();
     log.drain();
@@ -274,14 +292,8 @@ pub fn run(settings: &Settings) -> Result<Report> {
     // moment) and agree with the model.
     let mut reloaded = false;
     for _ in 0..5 {
-        reloaded = ops::reload(
-            &shared,
-            reloader,
-            &plugin_dir,
-            &data_dir,
-            &log.unknown_outcome,
-        )
-        .map_err(|e| anyhow::anyhow!("the final reload: {e}"))?;
+        reloaded = ops::reload(&shared, reloader, &plugin_dir, &data_dir)
+            .map_err(|e| anyhow::anyhow!("the final reload: {e}"))?;
         if reloaded {
             break;
         }
@@ -300,6 +312,13 @@ pub fn run(settings: &Settings) -> Result<Report> {
     if let Err(e) = model.differences("the server (PyKMIP's own client)", &witnessed) {
         bail!("the server disagrees with what the component reported:\n{e}");
     }
+    ensure!(
+        log.taken_back == log.left_on_server,
+        "{} objects were left on the server by writes reported failed, but {} were taken \
+         back by the end",
+        log.left_on_server,
+        log.taken_back
+    );
     let end = Resources::now();
     let warm = warm.unwrap_or(start);
     ensure!(
@@ -325,7 +344,8 @@ pub fn run(settings: &Settings) -> Result<Report> {
         walked_reads: shared.walked_reads.load(Ordering::Relaxed),
         faults,
         doubtful_gone: model.doubtful_gone,
-        failed_but_surfaced: model.failed_but_surfaced,
+        left_on_server: log.left_on_server,
+        taken_back: log.taken_back,
         leftovers,
         keys_at_end: model.live.len(),
         removed: model.removed.len(),

@@ -24,6 +24,11 @@ enum Phase {
     /// Server 0's answers cut while server 1 is killed: the failover target is gone
     /// exactly when the recovery (a state read, an undo) needs it.
     CutWhileOtherKilled,
+    /// Server 0 seems to crash after carrying out a request (its path passes this many
+    /// answers, cuts the next and refuses from then on) while server 1 is killed: when
+    /// the request was an Activate, the new object is left on the server, Active, with
+    /// nobody to ask.
+    CrashWhileOtherKilled(u32),
 }
 
 impl Phase {
@@ -37,10 +42,14 @@ impl Phase {
             Phase::Proxy(_, Fault::Corrupt) => "answers corrupted",
             Phase::Proxy(_, Fault::Refuse) => "connections refused",
             Phase::Proxy(_, Fault::Pass) => "pass",
+            Phase::Proxy(_, Fault::CrashAfter(_)) => "server crashed mid-answer",
             Phase::Slow(_) => "slow path (latency under the deadline)",
             Phase::Kill(_) => "server killed and restarted",
             Phase::BothRefuse => "both servers refusing",
             Phase::CutWhileOtherKilled => "answers cut while the other server is killed",
+            Phase::CrashWhileOtherKilled(_) => {
+                "a server crashed mid-answer while the other is killed"
+            }
         }
     }
 }
@@ -98,7 +107,7 @@ pub fn run(
 
 fn draw(rng: &mut Xorshift, deadline: Duration) -> Phase {
     let which = rng.below(2);
-    match rng.below(10) {
+    match rng.below(11) {
         0 => Phase::Proxy(which, Fault::Flap),
         1 => Phase::Proxy(which, Fault::Delay(deadline + Duration::from_millis(700))),
         2 => Phase::Proxy(which, Fault::Cut),
@@ -108,7 +117,8 @@ fn draw(rng: &mut Xorshift, deadline: Duration) -> Phase {
         6 => Phase::Slow(which),
         7 => Phase::Kill(which),
         8 => Phase::BothRefuse,
-        _ => Phase::CutWhileOtherKilled,
+        9 => Phase::CutWhileOtherKilled,
+        _ => Phase::CrashWhileOtherKilled(rng.below(4) as u32),
     }
 }
 
@@ -123,6 +133,10 @@ fn apply(phase: Phase, servers: &mut [PyKmip; 2], proxies: &[FaultProxy; 2]) {
             proxies[0].set_fault(Fault::Cut);
             servers[1].kill();
         }
+        Phase::CrashWhileOtherKilled(answers) => {
+            proxies[0].set_fault(Fault::CrashAfter(answers));
+            servers[1].kill();
+        }
     }
 }
 
@@ -134,7 +148,7 @@ fn heal(phase: Phase, servers: &mut [PyKmip; 2], proxies: &[FaultProxy; 2]) -> R
     }
     let killed = match phase {
         Phase::Kill(i) => Some(i),
-        Phase::CutWhileOtherKilled => Some(1),
+        Phase::CutWhileOtherKilled | Phase::CrashWhileOtherKilled(_) => Some(1),
         _ => None,
     };
     if let Some(i) = killed {

@@ -96,8 +96,11 @@ pub(crate) struct LogTally {
     pub(crate) samples: BTreeMap<String, String>,
     /// The latest lines, to tell the story of a key a failure names.
     recent: std::collections::VecDeque<String>,
-    /// data_ids of writes reported failed whose new object could not be taken back.
-    pub(crate) unknown_outcome: std::collections::BTreeSet<String>,
+    /// Writes reported failed whose new object the guest could not take back, so the
+    /// host kept it (see `takeback_failed`).
+    pub(crate) left_on_server: u64,
+    /// Such objects the host took back later.
+    pub(crate) taken_back: u64,
 }
 
 /// How the component says a failed write's new object could not be taken back
@@ -118,8 +121,11 @@ impl LogTally {
             if self.recent.len() == RECENT_LINES {
                 self.recent.pop_front();
             }
-            if let Some(data_id) = takeback_failed(&line) {
-                self.unknown_outcome.insert(data_id.to_owned());
+            if takeback_failed(&line).is_some() {
+                self.left_on_server += 1;
+            }
+            if line.starts_with("took back KMIP object ") {
+                self.taken_back += 1;
             }
             self.recent.push_back(line.clone());
             if severity == 1 && self.samples.len() < 12 {

@@ -17,54 +17,27 @@ pub struct Model {
     /// Stores and generates reported failed: these must never appear, not in the cache and
     /// not on the server.
     pub failed: BTreeSet<Id>,
-    /// The generates among `failed`: their bytes were never known.
-    pub failed_generates: BTreeSet<Id>,
     /// Live keys whose remove was reported failed: in the cache still (checked at once),
     /// on the server perhaps not, when the Destroy's answer was lost and the server could
     /// not be asked afterwards. The next load that succeeds decides.
     pub doubtful: BTreeSet<Id>,
     /// Removes reported failed that the next load showed had taken effect on the server.
     pub doubtful_gone: u64,
-    /// Writes reported failed, with the takeback failed too, that a later load found.
-    pub failed_but_surfaced: u64,
 }
 
 impl Model {
     /// Takes what a successful load found: every doubtful key is decided, then the
-    /// cache must be the model exactly. `Err` describes every difference.
-    ///
-    /// `unknown_outcome` names the writes the component reported failed while saying it
-    /// could not take the new object back (its Activate's answer lost, then no server
-    /// reachable to read the State or to revoke and destroy): such a key may surface at the
-    /// next load. It must then hold the bytes that were stored (a generated key: of the
-    /// type and length asked), and it becomes live; it is counted, as a known limit.
-    pub fn reconcile(
-        &mut self,
-        loaded: &BTreeMap<Id, Expected>,
-        unknown_outcome: &BTreeSet<String>,
-    ) -> Result<(), String> {
+    /// cache must be the model exactly. `Err` describes every difference. A write
+    /// reported failed never surfaces, not even one whose object was left on the server
+    /// (its Activate's answer lost, then no server reachable to take it back): the
+    /// component keeps those out of its loads.
+    pub fn reconcile(&mut self, loaded: &BTreeMap<Id, Expected>) -> Result<(), String> {
         for id in std::mem::take(&mut self.doubtful) {
             if !loaded.contains_key(&id) {
                 self.live.remove(&id);
                 self.removed.insert(id);
                 self.doubtful_gone += 1;
             }
-        }
-        let surfaced: Vec<Id> = self
-            .failed
-            .iter()
-            .filter(|id| loaded.contains_key(*id) && unknown_outcome.contains(&id.0))
-            .cloned()
-            .collect();
-        for id in surfaced {
-            let got = &loaded[&id];
-            if !self.failed_generates.contains(&id) && *got != crate::keyring_model::material(&id.0)
-            {
-                return Err(format!("{id:?} surfaced with other bytes than were stored"));
-            }
-            self.failed.remove(&id);
-            self.live.insert(id, got.clone());
-            self.failed_but_surfaced += 1;
         }
         self.differences("the load", loaded)
     }
@@ -193,7 +166,7 @@ mod tests {
         model.doubtful.insert(b.clone());
         // `a` is gone on the server, `b` still there.
         let loaded: BTreeMap<Id, Expected> = [(b.clone(), kb.clone())].into();
-        model.reconcile(&loaded, &BTreeSet::new()).unwrap();
+        model.reconcile(&loaded).unwrap();
         assert!(model.removed.contains(&a) && model.live.contains_key(&b));
         assert_eq!(model.doubtful_gone, 1);
         // A write reported failed that shows up is named as such.

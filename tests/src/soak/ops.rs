@@ -421,7 +421,6 @@ fn generate(s: &Shared, tid: usize, id: Id, rng: &mut Xorshift) -> Result<(), St
         s.check_read(&id, None)
             .map_err(|e| format!("after a generate reported failed: {e}"))?;
         let mut model = s.model();
-        model.failed_generates.insert(id.clone());
         model.failed.insert(id);
         return Ok(());
     }
@@ -464,13 +463,7 @@ fn remove(s: &Shared, tid: usize, rng: &mut Xorshift) -> Result<(), String> {
 /// One RELOAD under the write lock, as ALTER INSTANCE RELOAD KEYRING: when it succeeds the
 /// component's whole contents must be the model's (doubtful removes decided first); when it
 /// fails the previous keyring stays, which the readers go on checking.
-pub fn reload(
-    s: &Shared,
-    tid: usize,
-    plugin_dir: &str,
-    data_dir: &str,
-    unknown_outcome: &std::collections::BTreeSet<String>,
-) -> Result<bool, String> {
+pub fn reload(s: &Shared, tid: usize, plugin_dir: &str, data_dir: &str) -> Result<bool, String> {
     let _w = s.write();
     let ok = s.timed(tid, Kind::Reload, || {
         let ok = s.c.keyring_load(plugin_dir, data_dir);
@@ -480,7 +473,7 @@ pub fn reload(
     let mut model = s.model();
     if ok {
         model
-            .reconcile(&contents, unknown_outcome)
+            .reconcile(&contents)
             .map_err(|e| format!("after a reload that succeeded:\n{e}"))?;
     } else {
         model

@@ -78,6 +78,9 @@ pub struct KeyringLogic<P: Platform> {
     profile: VendorProfile,
     settings: Option<Settings>,
     session: Session<P::Conn>,
+    /// Objects registered for a store reported failed that could not be taken back,
+    /// until [`KeyringLogic::take_left_on_server`] hands them over.
+    left_on_server: Vec<String>,
 }
 
 impl<P: Platform> KeyringLogic<P> {
@@ -93,6 +96,7 @@ impl<P: Platform> KeyringLogic<P> {
             profile,
             settings: None,
             session: Session::new(),
+            left_on_server: Vec::new(),
         }
     }
 
@@ -121,6 +125,14 @@ impl<P: Platform> KeyringLogic<P> {
             server_index: self.session.server_index(),
             protocol_version: self.session.version().map(|v| v.to_string()),
         }
+    }
+
+    /// Hands over the Unique Identifiers of objects left on the server by stores reported
+    /// failed whose takeback failed too (see `store`'s `undo_register`); each once. The
+    /// caller keeps them out of its cache and removes them when a server answers again.
+    /// Does no I/O.
+    pub fn take_left_on_server(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.left_on_server)
     }
 
     fn settings(&self) -> Result<Settings, KeyringError> {

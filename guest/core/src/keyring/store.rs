@@ -151,7 +151,8 @@ impl<P: Platform> KeyringLogic<P> {
     /// stored (the answer was lost, or the server activated it at Register under an
     /// activation-date policy and so refused the Activate); PreActive after a lost answer
     /// gets one more Activate. Whatever cannot be completed is revoked and destroyed, so a
-    /// failure reported to mysqld means the key is really not stored.
+    /// failure reported to mysqld means the key is really not stored; when no server
+    /// answers even that, the object is handed over by [`Self::take_left_on_server`].
     fn finish_activation(&mut self, object_id: &str, data_id: &str) -> Result<(), KeyringError> {
         let first = match self.activate(object_id) {
             Ok(()) => return Ok(()),
@@ -205,15 +206,22 @@ impl<P: Platform> KeyringLogic<P> {
                 LogLevel::Warning,
                 &format!("activating '{data_id}' failed; destroyed the new object {object_id}"),
             ),
-            Err(e) => self.platform.log(
-                LogLevel::Error,
-                &format!(
-                    "activating '{data_id}' failed and taking the new object {object_id} back \
-                     failed too (revoke: {}; destroy: {e}); it is left on the server, where a \
-                     load skips it unless it is Active",
-                    revoked.map_or_else(|e| e.to_string(), |()| "done".to_owned())
-                ),
-            ),
+            Err(e) => {
+                self.platform.log(
+                    LogLevel::Error,
+                    &format!(
+                        "activating '{data_id}' failed and taking the new object {object_id} \
+                         back failed too (revoke: {}; destroy: {e}); it is left on the server \
+                         and handed to the host, which keeps it out of loads and takes it back \
+                         once a server answers",
+                        revoked.map_or_else(|e| e.to_string(), |()| "done".to_owned())
+                    ),
+                );
+                // The Activate may have taken effect (its answer lost), so a load could
+                // find this object Active: only the caller, which outlives this call and
+                // this instance, can keep it out and take it back later.
+                self.left_on_server.push(object_id.to_owned());
+            }
         }
         cause
     }

@@ -3,7 +3,7 @@
 use super::super::abi::{Status, FAILED, OK};
 use super::super::args::{opt_str, str_or_empty};
 use super::super::catalogue;
-use super::super::component::keyring;
+use super::super::component::{keep_left_objects_out, keyring};
 use super::super::guard::guard;
 use super::super::stack;
 use super::{failed, not_initialized, refused};
@@ -34,7 +34,10 @@ pub unsafe extern "C" fn generate(
         }
         match keyring.generate(data_id, auth_id, data_type, data_size) {
             Ok(()) => OK,
-            Err(e) => failed(&text, &e),
+            Err(e) => {
+                keep_left_objects_out();
+                failed(&text, &e)
+            }
         }
     })
 }

@@ -3,7 +3,7 @@
 use super::super::abi::{Status, FAILED, OK};
 use super::super::args::{bytes, opt_str, str_or_empty};
 use super::super::catalogue;
-use super::super::component::keyring;
+use super::super::component::{keep_left_objects_out, keyring};
 use super::super::guard::guard;
 use super::super::stack;
 use super::{failed, not_initialized, refused};
@@ -42,7 +42,10 @@ pub unsafe extern "C" fn store(
         }
         match keyring.store(data_id, auth_id, data_type, data) {
             Ok(()) => OK,
-            Err(e) => failed(&text, &e),
+            Err(e) => {
+                keep_left_objects_out();
+                failed(&text, &e)
+            }
         }
     })
 }
