@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The component-level soak (tests/src/soak): sixteen threads through the built component
-# against two PyKMIP servers behind fault proxies, RELOADs, a fault schedule from the seed.
-#   scripts/soak.sh [seconds] [seed]     (default 180 s and a seed from the clock)
-# The long run of the README: scripts/soak.sh 1800
+# The soak (tests/src/soak), both levels one after the other: sixteen threads through the
+# built component against two PyKMIP servers behind fault proxies, then a real mysqld with
+# encrypted tables while its servers are killed; RELOADs and a fault schedule from the seed.
+#   scripts/soak.sh [seconds] [seed]     (per level; default 180 s and a seed from the clock)
+# The long run of the README: scripts/soak.sh 1200 20261207
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export KMIP_SOAK_SECONDS=${1:-180}

@@ -25,11 +25,11 @@
   ;; Result areas: 1024 holds an Ok result (all zero); 1536 the error built below.
   (data (i32.const 2048) "table growth was not refused")
 
-  (func (export "mysql:keyring-kmip/keyring@0.2.0#configure")
+  (func (export "mysql:keyring-kmip/keyring@0.3.0#configure")
     (param i32 i32 i32 i32 i32) (result i32)
     (i32.const 1024))
 
-  (func (export "mysql:keyring-kmip/keyring@0.2.0#load-all") (result i32)
+  (func (export "mysql:keyring-kmip/keyring@0.3.0#load-all") (result i32)
     (block $refused
       (loop $grow
         (br_if $refused
@@ -43,16 +43,19 @@
     (i32.store (i32.const 1548) (i32.const 28))
     (i32.const 1536))
 
-  (func (export "mysql:keyring-kmip/keyring@0.2.0#store-key")
+  (func (export "mysql:keyring-kmip/keyring@0.3.0#store-key")
     (param i32 i32 i32 i32 i32 i32 i32 i32) (result i32)
     unreachable)
-  (func (export "mysql:keyring-kmip/keyring@0.2.0#generate-key")
+  (func (export "mysql:keyring-kmip/keyring@0.3.0#generate-key")
     (param i32 i32 i32 i32 i32 i32 i32) (result i32)
     unreachable)
-  (func (export "mysql:keyring-kmip/keyring@0.2.0#remove-key")
+  (func (export "mysql:keyring-kmip/keyring@0.3.0#remove-key")
     (param i32 i32) (result i32)
     unreachable)
+  ;; take-left-on-server: the empty list (pointer and length zero)
+  (func (export "mysql:keyring-kmip/keyring@0.3.0#take-left-on-server") (result i32)
+    (i32.const 3584))
   ;; status: none, none (an all-zero record)
-  (func (export "mysql:keyring-kmip/keyring@0.2.0#status") (result i32)
+  (func (export "mysql:keyring-kmip/keyring@0.3.0#status") (result i32)
     (i32.const 3072))
 )

@@ -195,6 +195,42 @@ fn a_guest_that_claims_endless_objects_left_on_the_server_is_capped() -> Result<
 }
 
 #[test]
+fn a_guest_that_names_live_keys_as_left_on_the_server_is_not_believed() -> Result<()> {
+    let server = PyKmip::start()?;
+    let seeded = Keyring::load(
+        server.config(Some("hostile-tests"))?,
+        runtime(),
+        MemoryLog::shared(),
+    )?;
+    seeded.store("live", "", "AES", &[8u8; 32])?;
+    drop(seeded);
+    let (keyring, log) = load(&server, "leftover-lie");
+    let keyring = keyring?;
+    assert!(keyring.store("claimed", "", "AES", &[9u8; 32]).is_err());
+    assert_eq!(keyring.objects_left_on_server(), 0);
+    assert!(
+        log.lines()
+            .iter()
+            .any(|(level, l)| *level == LogLevel::Error
+                && l.contains("cached keys are served by them; they are not taken back")),
+        "{:?}",
+        log.lines()
+    );
+    // The live key is still served, here and by a fresh load: nothing took it back.
+    assert_eq!(
+        *keyring.fetch("live", "").expect("live").data,
+        vec![8u8; 32]
+    );
+    let fresh = Keyring::load(
+        server.config(Some("hostile-tests"))?,
+        runtime(),
+        MemoryLog::shared(),
+    )?;
+    assert_eq!(*fresh.fetch("live", "").expect("live").data, vec![8u8; 32]);
+    Ok(())
+}
+
+#[test]
 fn wasm_faults_come_back_as_errors_and_the_next_call_works() -> Result<()> {
     let server = PyKmip::start()?;
     for (mode, expected) in [

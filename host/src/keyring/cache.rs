@@ -137,6 +137,11 @@ impl Cache {
     pub(super) fn len(&self) -> usize {
         self.keys.len()
     }
+
+    /// Whether a cached key is served by this KMIP object (a scan: for rare checks only).
+    pub(super) fn serves_object(&self, object_id: &str) -> bool {
+        self.keys.values().any(|k| k.object_id == object_id)
+    }
 }
 
 #[cfg(test)]
@@ -174,5 +179,7 @@ mod tests {
         assert_eq!(&cache.remove("a", "u").unwrap().data[..], b"2");
         assert!(cache.get("a", "u").is_none());
         assert_eq!(cache.len(), 2);
+        assert!(cache.serves_object("1"));
+        assert!(!cache.serves_object("2"));
     }
 }

@@ -406,7 +406,27 @@ impl Keyring {
             let _ = self.take_back(sandbox, None);
             return result;
         }
-        let left = sandbox.take_left_on_server();
+        let mut left = sandbox.take_left_on_server();
+        // No failed store leaves the object of a key the cache serves: a guest that says so
+        // is wrong, and taking that object back would destroy a live key.
+        let serving: Vec<String> = {
+            let cache = self.read_cache();
+            left.iter()
+                .filter(|o| cache.serves_object(o))
+                .cloned()
+                .collect()
+        };
+        if !serving.is_empty() {
+            left.retain(|o| !serving.contains(o));
+            self.log.log(
+                LogLevel::Error,
+                &format!(
+                    "the keyring guest said the failed store of {id} left KMIP objects {} on \
+                     the server, but cached keys are served by them; they are not taken back",
+                    serving.join(", ")
+                ),
+            );
+        }
         let handed = left.len();
         if handed > 0 {
             let dropped = self.left_on_server.record(id, left);

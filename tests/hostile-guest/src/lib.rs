@@ -27,6 +27,7 @@
 //! | `alias-list` | load-all returns 100 keys whose bytes are all the same 1 MiB of memory |
 //! | `hog-connections` | every call opens three connections it never closes, then works |
 //! | `leftover-flood` | store fails and then claims 100 000 objects were left on the server |
+//! | `leftover-lie` | store fails and then claims it left the objects of the keys it loaded |
 
 // wit-bindgen's generated glue (`generate!`, `export!`) is `unsafe` and undocumented, and
 // lints reach into macro expansions: allowed here, for this crate alone. The code written
@@ -54,6 +55,8 @@ use mysql::keyring_kmip::logging;
 thread_local! {
     static KEYRING: RefCell<KeyringLogic<WitPlatform>> = RefCell::new(KeyringLogic::new(WitPlatform));
     static MODE: RefCell<String> = const { RefCell::new(String::new()) };
+    /// The object ids the last load returned (for `leftover-lie`).
+    static LOADED: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
 }
 
 fn mode() -> String {
@@ -242,7 +245,13 @@ impl wit::Guest for Hostile {
                     data: vec![1; 16],
                 }])
             }
-            _ => real(|k| k.load_all()).map(|v| v.into_iter().map(entry).collect()),
+            _ => {
+                let loaded = real(|k| k.load_all())?;
+                LOADED.with(|l| {
+                    *l.borrow_mut() = loaded.iter().map(|e| e.object_id.clone()).collect()
+                });
+                Ok(loaded.into_iter().map(entry).collect())
+            }
         }
     }
 
@@ -259,7 +268,7 @@ impl wit::Guest for Hostile {
             "chatty-write" => {
                 chatter()?;
             }
-            "leftover-flood" => {
+            "leftover-flood" | "leftover-lie" => {
                 return Err(wit::KeyringError::MalformedResponse(
                     "the hostile guest fails every store".into(),
                 ))
@@ -315,6 +324,9 @@ impl wit::Guest for Hostile {
             // Far more than any real run leaves, each shaped like a PyKMIP identifier but
             // past any object a test creates.
             return (0..100_000).map(|i| (1_000_000 + i).to_string()).collect();
+        }
+        if mode() == "leftover-lie" {
+            return LOADED.with(|l| l.borrow().clone());
         }
         KEYRING.with(|k| k.borrow_mut().take_left_on_server())
     }

@@ -440,6 +440,17 @@ fn read_error_log(log: &str) -> Result<(BTreeMap<&'static str, usize>, Vec<Strin
     let mut counts = BTreeMap::new();
     let mut samples = BTreeMap::new();
     for line in log.lines() {
+        // Objects failed stores left on the server, and those taken back (in the counts'
+        // wording: "N objects left on the server by failed stores").
+        if line.contains("' failed and taking the new object ") && line.contains("back failed too")
+        {
+            *counts
+                .entry("objects left on the server by failed stores")
+                .or_default() += 1;
+        }
+        if line.contains("took back KMIP object ") {
+            *counts.entry("of them taken back").or_default() += 1;
+        }
         for (marker, label) in [("[ERROR]", "Error"), ("[Warning]", "Warning")] {
             if line.contains(marker) {
                 *counts.entry(label).or_default() += 1;
