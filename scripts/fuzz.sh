@@ -19,12 +19,14 @@
 #                   FUZZ_ARGS="-fork=1 -ignore_crashes=1 -ignore_ooms=1 -ignore_timeouts=1" \
 #                       scripts/fuzz.sh long kmip_response 300
 #
-# Corpora: the committed seeds in fuzz/corpus/<target>/ are read only. libFuzzer writes the
-# inputs it finds into the FIRST corpus directory it is given, so runs pass the scratch
-# corpus target/fuzz/corpus/<target>/ first and the seeds second; the scratch corpus grows
-# from run to run. To fold it back into the seeds, minimised:
-#   RUSTC_BOOTSTRAP=1 cargo fuzz cmin --fuzz-dir fuzz --target-dir target/fuzz --release -a <target> \
-#       target/fuzz/corpus/<target>   (then copy the few useful small files into fuzz/corpus)
+# Corpora: fuzz/corpus/<target>/ holds the named seeds (fuzz/make_seeds.py) and the minimized
+# corpus of the last long run (files named by their SHA-1), so every run starts from both;
+# it is read only. libFuzzer writes the inputs it finds into the FIRST corpus directory it
+# is given, so runs pass the scratch corpus target/fuzz/corpus/<target>/ first and the
+# committed one second; the scratch corpus grows from run to run. To fold it back in,
+# minimized (libFuzzer's merge keeps the inputs that add coverage features):
+#   mkdir /tmp/min && target/fuzz/x86_64-unknown-linux-gnu/release/<target> -merge=1 /tmp/min \
+#       target/fuzz/corpus/<target> fuzz/corpus/<target>   (then copy /tmp/min/* into fuzz/corpus/<target>)
 #
 # Crashes: libFuzzer saves the input under fuzz/artifacts/<target>/ (git-ignored); this
 # script prints its hex and the command that replays it. Logs: target/fuzz/logs/.

@@ -53,6 +53,17 @@ fn load(server: &PyKmip, mode: &str) -> (Result<Keyring, KeyringError>, Arc<Memo
     (result, log)
 }
 
+/// Stores a key in the hostile guests' real group through the embedded guest.
+fn store_with_the_real_guest(server: &PyKmip, data_id: &str, byte: u8) -> Result<()> {
+    let keyring = Keyring::load(
+        server.config(Some("hostile-tests"))?,
+        runtime(),
+        MemoryLog::shared(),
+    )?;
+    keyring.store(data_id, "", "AES", &[byte; 32])?;
+    Ok(())
+}
+
 fn trapped(result: Result<impl std::fmt::Debug, KeyringError>) -> String {
     match result {
         Err(KeyringError::Sandbox(SandboxError::Trapped(m))) => m,
@@ -105,13 +116,7 @@ fn a_trap_mid_store_poisons_only_that_instance() -> Result<()> {
     let (good, _) = load(&server, "none");
     let keyring = good?;
     // A good guest stored a key earlier...
-    let seeded = Keyring::load(
-        server.config(Some("hostile-tests"))?,
-        runtime(),
-        MemoryLog::shared(),
-    )?;
-    seeded.store("kept", "", "AES", &[3u8; 32])?;
-    drop(seeded);
+    store_with_the_real_guest(&server, "kept", 3)?;
     let (hostile_keyring, log) = load(&server, "trap-store");
     let hostile_keyring = hostile_keyring?;
     assert!(hostile_keyring.fetch("kept", "").is_some());
@@ -148,13 +153,7 @@ fn a_trap_mid_store_poisons_only_that_instance() -> Result<()> {
 fn a_guest_that_claims_endless_objects_left_on_the_server_is_capped() -> Result<()> {
     use component_keyring_kmip::keyring::MAX_LEFT_ON_SERVER;
     let server = PyKmip::start()?;
-    let seeded = Keyring::load(
-        server.config(Some("hostile-tests"))?,
-        runtime(),
-        MemoryLog::shared(),
-    )?;
-    seeded.store("kept", "", "AES", &[5u8; 32])?;
-    drop(seeded);
+    store_with_the_real_guest(&server, "kept", 5)?;
     let (keyring, log) = load(&server, "leftover-flood");
     let keyring = keyring?;
     let err = keyring
@@ -197,13 +196,7 @@ fn a_guest_that_claims_endless_objects_left_on_the_server_is_capped() -> Result<
 #[test]
 fn a_guest_that_names_live_keys_as_left_on_the_server_is_not_believed() -> Result<()> {
     let server = PyKmip::start()?;
-    let seeded = Keyring::load(
-        server.config(Some("hostile-tests"))?,
-        runtime(),
-        MemoryLog::shared(),
-    )?;
-    seeded.store("live", "", "AES", &[8u8; 32])?;
-    drop(seeded);
+    store_with_the_real_guest(&server, "live", 8)?;
     let (keyring, log) = load(&server, "leftover-lie");
     let keyring = keyring?;
     assert!(keyring.store("claimed", "", "AES", &[9u8; 32]).is_err());
