@@ -10,6 +10,7 @@ mod leftovers;
 pub use activity::{utc, Activity};
 pub use cache::{CachedKey, KeyId};
 pub use error::KeyringError;
+use leftovers::left_on_server_for;
 pub use leftovers::{LeftObject, LeftOnServer, MAX_LEFT_ON_SERVER};
 
 use crate::aes_modes::{self, Mode};
@@ -89,52 +90,6 @@ pub struct Keyring {
     activity: Activity,
     /// Shared with the keyring this one replaced when both are on the same servers.
     left_on_server: Arc<LeftOnServer>,
-}
-
-/// What the object ids of a configuration belong to: its servers (in any order) and its
-/// Object Group.
-fn scope_of(config: &Config) -> String {
-    let mut servers: Vec<String> = config.servers.iter().map(ToString::to_string).collect();
-    servers.sort_unstable();
-    format!(
-        "{} (object group {})",
-        servers.join(", "),
-        config.object_group.as_deref().unwrap_or("<NONE>")
-    )
-}
-
-/// The list of objects left on the server for a keyring of `config`: the previous
-/// keyring's when it was on the same servers, else a new one (and a warning naming what
-/// the previous servers keep).
-fn left_on_server_for(
-    config: &Config,
-    previous: Option<&Keyring>,
-    log: &dyn LogSink,
-) -> Arc<LeftOnServer> {
-    let scope = scope_of(config);
-    match previous.map(|p| &p.left_on_server) {
-        Some(list) if list.scope() == scope => list.clone(),
-        other => {
-            if let Some(list) = other.filter(|l| !l.is_empty()) {
-                let objects: Vec<String> = list
-                    .snapshot()
-                    .into_iter()
-                    .map(|o| format!("{} ({})", o.object_id, o.id))
-                    .collect();
-                log.log(
-                    LogLevel::Warning,
-                    &format!(
-                        "KMIP objects left on {} by stores reported failed are no longer taken \
-                         back, because the configuration now names other servers or another \
-                         object group: {}; revoke and destroy them there",
-                        list.scope(),
-                        objects.join(", ")
-                    ),
-                );
-            }
-            Arc::new(LeftOnServer::new(scope))
-        }
-    }
 }
 
 /// Runs one call into the guest within its time budget (`kmip_timeout_ms` times the
@@ -391,135 +346,6 @@ impl Keyring {
             },
         );
         Ok(())
-    }
-
-    /// Ends a store or generate: on failure, keeps what the guest left on the server; on
-    /// success (a server answered), takes back what earlier failures left.
-    fn after_write<T>(
-        &self,
-        sandbox: &mut Sandbox,
-        id: &KeyId,
-        result: Result<T, KeyringError>,
-    ) -> Result<T, KeyringError> {
-        if result.is_ok() {
-            // Best effort: what cannot be taken back now stays listed for the next time.
-            let _ = self.take_back(sandbox, None);
-            return result;
-        }
-        let mut left = sandbox.take_left_on_server();
-        // No failed store leaves the object of a key the cache serves: a guest that says so
-        // is wrong, and taking that object back would destroy a live key.
-        let serving: Vec<String> = {
-            let cache = self.read_cache();
-            left.iter()
-                .filter(|o| cache.serves_object(o))
-                .cloned()
-                .collect()
-        };
-        if !serving.is_empty() {
-            left.retain(|o| !serving.contains(o));
-            self.log.log(
-                LogLevel::Error,
-                &format!(
-                    "the keyring guest said the failed store of {id} left KMIP objects {} on \
-                     the server, but cached keys are served by them; they are not taken back",
-                    serving.join(", ")
-                ),
-            );
-        }
-        let handed = left.len();
-        if handed > 0 {
-            let dropped = self.left_on_server.record(id, left);
-            if dropped > 0 {
-                self.log.log(
-                    LogLevel::Error,
-                    &format!(
-                        "the keyring guest handed over {handed} KMIP objects left on the server \
-                         by the failed store of {id}; at most {MAX_LEFT_ON_SERVER} are kept, so \
-                         {dropped} are not, and a later load may serve them"
-                    ),
-                );
-            }
-        }
-        result
-    }
-
-    /// Takes back objects left on the server by failed stores: those of `only`, or all.
-    /// Each is removed as a key is (Revoke, Destroy, gone counts as done). What fails stays
-    /// listed: for `only` that fails the caller's store (storing the name again would put
-    /// two objects under it); for all, the pass ends at the first server outage.
-    fn take_back(&self, sandbox: &mut Sandbox, only: Option<&KeyId>) -> Result<(), KeyringError> {
-        for left in self.left_on_server.snapshot() {
-            if only.is_some_and(|id| *id != left.id) {
-                continue;
-            }
-            let removed = within_budget(
-                &self.broker,
-                &self.activity,
-                CallKind::Write,
-                "take back",
-                || sandbox.remove(&left.object_id),
-            );
-            match removed {
-                Ok(()) => {
-                    self.left_on_server.settled(&left.object_id);
-                    self.log.log(
-                        LogLevel::Info,
-                        &format!(
-                            "took back KMIP object {}, left on the server by a store of {} \
-                             reported failed",
-                            left.object_id, left.id
-                        ),
-                    );
-                }
-                Err(e) => {
-                    let error = KeyringError::LeftOnServer {
-                        id: left.id.clone(),
-                        object_id: left.object_id.clone(),
-                        cause: e.to_string(),
-                    };
-                    if only.is_some() {
-                        return Err(error);
-                    }
-                    self.log.log(LogLevel::Warning, &error.to_string());
-                    if matches!(e, KeyringError::Unavailable { .. }) {
-                        break;
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Drops from the cache any key served by an object left on the server by a failed
-    /// store: the RELOAD that built this keyring may have read it while a write on the
-    /// keyring it replaced was failing.
-    pub fn keep_left_objects_out(&self) {
-        if self.left_on_server.is_empty() {
-            return;
-        }
-        let mut cache = self.write_cache();
-        for left in self.left_on_server.snapshot() {
-            let served = cache
-                .get(&left.id.data_id, &left.id.auth_id)
-                .is_some_and(|k| k.object_id == left.object_id);
-            if served {
-                cache.remove(&left.id.data_id, &left.id.auth_id);
-                self.log.log(
-                    LogLevel::Warning,
-                    &format!(
-                        "dropped {} from the cache: its KMIP object {} was left on the server \
-                         by a store reported failed",
-                        left.id, left.object_id
-                    ),
-                );
-            }
-        }
-    }
-
-    /// How many objects left on the server by failed stores wait to be taken back.
-    pub fn objects_left_on_server(&self) -> usize {
-        self.left_on_server.len()
     }
 
     /// Generates `length` random bytes in the guest and stores them as a new key.
