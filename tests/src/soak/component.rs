@@ -45,6 +45,9 @@ const SCHEDULE_END: Duration = Duration::from_secs(30);
 /// allocator's and the guest's high-water marks move a little with the key population; a
 /// leak of even 64 bytes per read grows past this within a long run's reads.
 const RSS_SLACK_KIB: u64 = 32 * 1024;
+/// How many times over a run resident memory and descriptors are sampled for the report's
+/// timeline, evenly spaced: a leak shows as a rising line, a high-water mark as a flat one.
+const SAMPLES: u32 = 10;
 
 /// What a run did and found.
 pub struct Report {
@@ -59,9 +62,11 @@ pub struct Report {
     taken_back: u64,
     leftovers: usize,
     keys_at_end: usize,
-    removed: usize,
-    failed_writes: usize,
+    removed: u64,
+    failed_writes: u64,
     resources: [(&'static str, Resources); 3],
+    /// [`SAMPLES`] readings, by time since the start.
+    timeline: Vec<(Duration, Resources)>,
     /// Severity → lines the component logged (0 System, 1 Error, 2 Warning, 3 Note).
     log_lines: BTreeMap<i32, u64>,
     /// A few of the error lines, one per distinct opening.
@@ -151,11 +156,28 @@ impl fmt::Display for Report {
         )?;
         writeln!(f, "  faults injected: {} phases", self.faults.faults())?;
         for (name, (n, secs)) in &self.faults.phases {
-            writeln!(f, "    {name:<48} {n:>5} x, {secs:>7.1} s")?;
+            writeln!(f, "    {name:<54} {n:>5} x, {secs:>7.1} s")?;
         }
         for (when, r) in &self.resources {
             writeln!(f, "  {when:<16} {r}")?;
         }
+        let over_time = |pick: &dyn Fn(&Resources) -> String| -> String {
+            self.timeline
+                .iter()
+                .map(|(at, r)| format!("{} ({:.0}s)", pick(r), at.as_secs_f64()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        writeln!(
+            f,
+            "  RSS MiB over the run: {}",
+            over_time(&|r| format!("{:.1}", r.rss_kib as f64 / 1024.0))
+        )?;
+        writeln!(
+            f,
+            "  descriptors over the run: {}",
+            over_time(&|r| r.fds.to_string())
+        )?;
         let severity = |n: i32| match n {
             0 => "System",
             1 => "Error",
@@ -212,6 +234,8 @@ pub fn run(settings: &Settings) -> Result<Report> {
     let started = Instant::now();
     let warm_up_at = settings.duration / WARM_UP_SHARE;
     let mut warm = None;
+    let sample_every = settings.duration / SAMPLES;
+    let mut timeline: Vec<(Duration, Resources)> = Vec::new();
     let faults = std::thread::scope(|scope| -> Result<faults::Tally> {
         let s = &shared;
         for tid in 0..READERS {
@@ -258,6 +282,10 @@ pub fn run(settings: &Settings) -> Result<Report> {
             }
             if warm.is_none() && started.elapsed() >= warm_up_at {
                 warm = Some(Resources::now());
+            }
+            let at = started.elapsed();
+            if at >= sample_every * (timeline.len() as u32 + 1) {
+                timeline.push((at, Resources::now()));
             }
             if Instant::now() >= next_reload {
                 log.drain();
@@ -348,9 +376,10 @@ pub fn run(settings: &Settings) -> Result<Report> {
         taken_back: log.taken_back,
         leftovers,
         keys_at_end: model.live.len(),
-        removed: model.removed.len(),
-        failed_writes: model.failed.len(),
+        removed: model.removed.total(),
+        failed_writes: model.failed.total(),
         resources: [("start", start), ("after warm-up", warm), ("end", end)],
+        timeline,
         log_lines: log.by_severity.clone(),
         error_samples: log.samples.values().cloned().collect(),
     };

@@ -5,7 +5,8 @@
 //! keyring_udf and RELOADs while the servers are killed and restarted. Both take their
 //! length and seed from [`Settings`].
 //!
-//! `scripts/soak.sh [seconds] [seed]` runs both; `scripts/test.sh` runs a short one.
+//! `scripts/soak.sh [seconds] [seed] [level]` runs both or one; `scripts/test.sh` runs a short
+//! one of both.
 
 pub mod component;
 mod faults;
@@ -15,7 +16,7 @@ mod ops;
 
 pub use crate::keyring_model::Xorshift;
 use crate::loader::registry;
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,6 +26,29 @@ use std::time::{Duration, Instant};
 /// `scripts/test.sh`, both levels together about three minutes.
 pub const DEFAULT_SECONDS: u64 = 60;
 
+/// Which levels a run runs (`KMIP_SOAK_LEVEL`: `both`, the default, `component` or `mysqld`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Levels {
+    /// The component level, then the mysqld level.
+    Both,
+    /// The component level only.
+    Component,
+    /// The mysqld level only.
+    Mysqld,
+}
+
+impl Levels {
+    /// Whether the component level runs.
+    pub fn component(self) -> bool {
+        self != Self::Mysqld
+    }
+
+    /// Whether the mysqld level runs.
+    pub fn mysqld(self) -> bool {
+        self != Self::Component
+    }
+}
+
 /// What to run.
 #[derive(Debug, Clone, Copy)]
 pub struct Settings {
@@ -32,11 +56,13 @@ pub struct Settings {
     pub duration: Duration,
     /// Seeds the operation mix and the fault schedule.
     pub seed: u64,
+    /// Which levels run.
+    pub levels: Levels,
 }
 
 impl Settings {
-    /// `KMIP_SOAK_SECONDS` (default [`DEFAULT_SECONDS`]) and `KMIP_SOAK_SEED` (default: from the clock,
-    /// printed so a run can be repeated with the same draws).
+    /// `KMIP_SOAK_SECONDS` (default [`DEFAULT_SECONDS`]), `KMIP_SOAK_SEED` (default: from the
+    /// clock, printed so a run can be repeated with the same draws) and `KMIP_SOAK_LEVEL`.
     pub fn from_env() -> Result<Self> {
         let number = |name: &str| -> Result<Option<u64>> {
             std::env::var(name)
@@ -52,9 +78,16 @@ impl Settings {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(1, |d| d.as_nanos() as u64)
         });
+        let levels = match std::env::var("KMIP_SOAK_LEVEL").as_deref() {
+            Err(_) | Ok("both") => Levels::Both,
+            Ok("component") => Levels::Component,
+            Ok("mysqld") => Levels::Mysqld,
+            Ok(other) => bail!("KMIP_SOAK_LEVEL={other}: not one of both, component, mysqld"),
+        };
         Ok(Self {
             duration: Duration::from_secs(number("KMIP_SOAK_SECONDS")?.unwrap_or(DEFAULT_SECONDS)),
             seed,
+            levels,
         })
     }
 }

@@ -2,8 +2,56 @@
 //! the server against it.
 
 use crate::keyring_model::{Expected, Id};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 use std::fmt::Write as _;
+
+/// How many names of removed keys, and of writes reported failed, the model remembers
+/// each: enough for every fetch of an absent key to find some, bounded so that a run of
+/// hours does not grow this process's memory (which the soak reports as the component's).
+pub const RECENT_NAMES: usize = 4096;
+
+/// Keys that must stay absent, by name: the latest [`RECENT_NAMES`] remembered and all
+/// counted. Names are never reused, so one forgotten can still only be reported as not live.
+#[derive(Default)]
+pub struct Absent {
+    order: VecDeque<Id>,
+    set: HashSet<Id>,
+    total: u64,
+}
+
+impl Absent {
+    /// Remembers `id` (once), forgetting the oldest beyond [`RECENT_NAMES`].
+    pub fn insert(&mut self, id: Id) {
+        if !self.set.insert(id.clone()) {
+            return;
+        }
+        self.total += 1;
+        self.order.push_back(id);
+        if self.order.len() > RECENT_NAMES {
+            if let Some(oldest) = self.order.pop_front() {
+                self.set.remove(&oldest);
+            }
+        }
+    }
+
+    /// Whether `id` is among the remembered names.
+    pub fn contains(&self, id: &Id) -> bool {
+        self.set.contains(id)
+    }
+
+    /// One of the remembered names, the `index(len)`-th, or `None` when none is.
+    pub fn pick(&self, index: impl FnOnce(usize) -> usize) -> Option<&Id> {
+        if self.order.is_empty() {
+            return None;
+        }
+        self.order.get(index(self.order.len()))
+    }
+
+    /// How many names were ever inserted.
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+}
 
 /// Changed only under mysqld's write lock, right after the component's call returned, so
 /// whoever holds the read lock sees the model and the component agree.
@@ -13,10 +61,10 @@ pub struct Model {
     pub live: BTreeMap<Id, Expected>,
     /// Keys whose remove was reported done (or, for a remove reported failed, that the
     /// next load no longer found). Names are never reused, so these stay absent.
-    pub removed: BTreeSet<Id>,
+    pub removed: Absent,
     /// Stores and generates reported failed: these must never appear, not in the cache and
     /// not on the server.
-    pub failed: BTreeSet<Id>,
+    pub failed: Absent,
     /// Live keys whose remove was reported failed: in the cache still (checked at once),
     /// on the server perhaps not, when the Destroy's answer was lost and the server could
     /// not be asked afterwards. The next load that succeeds decides.
@@ -66,7 +114,11 @@ impl Model {
                     let _ = writeln!(out, "{who} holds {id:?}, which was removed");
                 }
                 None => {
-                    let _ = writeln!(out, "{who} holds {id:?}, which was never written");
+                    let _ = writeln!(
+                        out,
+                        "{who} holds {id:?}, which is not live (never written, or removed or \
+                         reported failed before the latest {RECENT_NAMES} of each)"
+                    );
                 }
             }
         }
@@ -174,7 +226,36 @@ mod tests {
         model.failed.insert(c.clone());
         let with_failed: BTreeMap<Id, Expected> = [(b, kb), (c, kc)].into();
         let err = model.differences("the load", &with_failed).unwrap_err();
-        assert!(err.contains("reported failed"), "{err}");
+        assert!(err.contains("whose write was reported failed"), "{err}");
+    }
+
+    #[test]
+    fn absent_keys_are_remembered_up_to_a_bound_and_still_counted_and_refused_beyond_it() {
+        let mut model = Model::default();
+        let ids: Vec<Id> = (0..RECENT_NAMES + 10)
+            .map(|i| (format!("k{i}"), String::new()))
+            .collect();
+        for id in &ids {
+            model.removed.insert(id.clone());
+        }
+        model.removed.insert(ids[RECENT_NAMES + 9].clone());
+        assert_eq!(model.removed.total(), (RECENT_NAMES + 10) as u64);
+        assert!(!model.removed.contains(&ids[9]) && model.removed.contains(&ids[10]));
+        assert_eq!(
+            model.removed.pick(|len| len - 1),
+            Some(&ids[RECENT_NAMES + 9])
+        );
+        assert_eq!(model.removed.pick(|_| 0), Some(&ids[10]));
+        assert_eq!(Absent::default().pick(|_| 0), None);
+        // A forgotten name that shows up is still a difference, named as not live.
+        let (_, k) = key("k0", 1);
+        let seen: BTreeMap<Id, Expected> = [(ids[0].clone(), k)].into();
+        let err = model.differences("the load", &seen).unwrap_err();
+        assert!(err.contains("which is not live"), "{err}");
+        let (_, k) = key("k10", 1);
+        let seen: BTreeMap<Id, Expected> = [(ids[10].clone(), k)].into();
+        let err = model.differences("the load", &seen).unwrap_err();
+        assert!(err.contains("which was removed"), "{err}");
     }
 
     #[test]

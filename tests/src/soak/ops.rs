@@ -278,11 +278,12 @@ fn fetch_absent(s: &Shared, tid: usize, rng: &mut Xorshift) -> Result<(), String
     let _r = s.read();
     let picked = {
         let model = s.model();
-        if rng.below(2) == 0 {
-            nth(model.removed.iter(), model.removed.len(), rng).cloned()
+        let absent = if rng.below(2) == 0 {
+            &model.removed
         } else {
-            nth(model.failed.iter(), model.failed.len(), rng).cloned()
-        }
+            &model.failed
+        };
+        absent.pick(|len| rng.below(len)).cloned()
     };
     let Some(id) = picked else {
         return Ok(());
