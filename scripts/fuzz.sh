@@ -156,6 +156,9 @@ run_target() {
                 CAPPED+=("$target (${execs:-?} of $WANT_RUNS runs)")
             fi
         fi
+    elif grep -q '^==[0-9]*== libFuzzer: run interrupted; exiting' "$log"; then
+        # Stopped by a signal (Ctrl-C, kill -INT): no crash, but not a completed run either.
+        echo "   interrupted after ${elapsed}s, ${execs:-?} executions, no crash; log: ${log#"$ROOT"/}"
     else
         echo "   FAILED (exit $status) after ${elapsed}s, ${execs:-?} executions; log: ${log#"$ROOT"/}"
         grep -E '^(thread .* panicked|==[0-9]+==ERROR|SUMMARY:|ERROR: libFuzzer)' "$log" \
@@ -210,7 +213,7 @@ long() {
         run_target "$target" 0 "-max_total_time=$seconds" || failed+=("$target")
     done
     if ((${#failed[@]})); then
-        echo "long: crashes in ${failed[*]}"
+        echo "long: crashed or interrupted (see above): ${failed[*]}"
         exit 1
     fi
 }
