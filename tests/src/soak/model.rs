@@ -39,7 +39,8 @@ impl Absent {
         self.set.contains(id)
     }
 
-    /// One of the remembered names, the `index(len)`-th, or `None` when none is.
+    /// One of the remembered names, the `index(len)`-th, or `None` when none is (without
+    /// calling `index`, so that a draw `below(len)` never sees 0).
     pub fn pick(&self, index: impl FnOnce(usize) -> usize) -> Option<&Id> {
         if self.order.is_empty() {
             return None;
