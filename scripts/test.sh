@@ -30,6 +30,21 @@ scripts/fuzz.sh smoke || fuzz_status=$?
 if [ "$status" -eq 0 ]; then
     status=$fuzz_status
 fi
+# Why each failed test failed, again at the end: cargo prints it where the test's binary
+# ran, in the middle of a long log, and a CI page that keeps the head and the tail of the
+# output would lose it. The last 40 lines of each failed test's output (its error comes
+# last), at most 6 tests.
+awk '/^---- .* stdout ----$/ { name[++tests] = $2; capturing = 1; next }
+     capturing && (/^failures:$/ || /^---- / || /^Stack backtrace:$/) { capturing = 0 }
+     capturing { lines[tests, count[tests]++ % 40] = $0 }
+     END {
+       for (t = 1; t <= tests && t <= 6; t++) {
+         n = count[t]; first = n > 40 ? n - 40 : 0
+         printf "\n==== failed: %s (the last %d lines of its output)\n", name[t], n - first
+         for (i = first; i < n; i++) print "  " lines[t, i % 40]
+       }
+       if (tests > 6) printf "\n==== and %d more failed tests (above)\n", tests - 6
+     }' "$log"
 # One closing line for the whole run (cargo prints one per test binary). A test that
 # recorded a skip passed in cargo's count: a whole test skipped ("binary::test: reason")
 # counts as skipped, not passed; a part of one ("binary::test [Cosmian KMS]: reason", or an

@@ -112,23 +112,54 @@ pub struct Run {
     pub elapsed: Duration,
 }
 
-/// MySQL's test `mysql_test` as a test of our suite: the one line that requires
-/// component_keyring_file requires ours instead (both are mtr's plugin.defs checks), and
-/// the comments that name it name ours. The rest, the includes of the suite's `../inc`
-/// (ours) and MySQL's shared bodies, stays as MySQL wrote it.
-pub fn derive_test(mysql_test: &str) -> String {
+/// Warnings mysqld itself logs in one of MySQL's tests, about the server and not the
+/// keyring, that the test does not suppress: each is suppressed in our copy of that test
+/// (test, the text, why). Measured before one is added: it shows with MySQL's own
+/// component_keyring_file too, and MySQL's own tests suppress the same text.
+pub const SERVER_WARNINGS: &[(&str, &str, &str)] = &[(
+    "log_encrypt_kill",
+    "The last block of redo had corrupted first_rec_group",
+    "InnoDB's crash recovery after the test's SIGKILL of mysqld mid-write finds the last redo \
+     block's first_rec_group past its data and fixes it; MySQL's innodb tests that cut the \
+     redo log (log_file_truncate_1, log_file_truncate_2) suppress the same text; a loaded \
+     2-core machine shows it (CI did, once)",
+)];
+
+/// The line that requires component_keyring_file in MySQL's tests, and ours in their copy.
+const HAVE_FILE_COMPONENT: &str = "--source include/have_component_keyring_file.inc";
+const HAVE_OUR_COMPONENT: &str = "--source ../inc/have_component_keyring_kmip.inc";
+
+/// MySQL's test `test` (its text `mysql_test`) as a test of our suite: the one line that
+/// requires component_keyring_file requires ours instead (both are mtr's plugin.defs
+/// checks), followed by the suppressions of [`SERVER_WARNINGS`] for this test, and the
+/// comments that name it name ours. The rest, the includes of the suite's `../inc` (ours)
+/// and MySQL's shared bodies, stays as MySQL wrote it.
+pub fn derive_test(test: &str, mysql_test: &str) -> String {
+    let mut have = HAVE_OUR_COMPONENT.to_owned();
+    let suppressions: Vec<_> = SERVER_WARNINGS
+        .iter()
+        .filter(|(t, ..)| *t == test)
+        .collect();
+    if !suppressions.is_empty() {
+        // Quiet, so the expected result stays MySQL's.
+        have.push_str("\n--disable_query_log");
+        for (_, text, _) in suppressions {
+            have.push_str(&format!(
+                "\n# mysqld's own warning (tests/src/mtr.rs, SERVER_WARNINGS says why)\n\
+                 call mtr.add_suppression(\"{text}\");"
+            ));
+        }
+        have.push_str("\n--enable_query_log");
+    }
     mysql_test
-        .replace(
-            "--source include/have_component_keyring_file.inc",
-            "--source ../inc/have_component_keyring_kmip.inc",
-        )
+        .replace(HAVE_FILE_COMPONENT, &have)
         .replace("for component_keyring_file", "for component_keyring_kmip")
         .replace("with component_keyring_file", "with component_keyring_kmip")
 }
 
-/// MySQL's result file for `test`, as our suite's output differs from it only in the
+/// MySQL's result file for a test, as our suite's output differs from it only in the
 /// component's name and in the teardown, which has no keyring file to remove.
-pub fn derive_result(mysql_result: &str) -> String {
+pub fn derive_result(_test: &str, mysql_result: &str) -> String {
     let mut out = String::with_capacity(mysql_result.len());
     for line in mysql_result.lines() {
         if line.starts_with("# Removing local keyring file for keyring component: ") {
@@ -196,8 +227,9 @@ fn write(path: &Path, text: &str) -> Result<()> {
     std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
 }
 
-/// How one of MySQL's files becomes ours ([`derive_test`], [`derive_result`]).
-type Derive = fn(&str) -> String;
+/// How one of MySQL's files (the test's name, the file's text) becomes ours
+/// ([`derive_test`], [`derive_result`]).
+type Derive = fn(&str, &str) -> String;
 
 /// Installs our component and suite into the chroot's MySQL: the `.so` in the plugin dir,
 /// the global manifest and configuration that point to the data dir's (with any backup a
@@ -260,14 +292,29 @@ pub fn install(component: &Path) -> Result<PathBuf> {
             }
         }
     }
-    for test in tests(&root)? {
+    let tests = tests(&root)?;
+    // A suppression that cannot take effect is an error, not a silent no-op.
+    for (test, text, _) in SERVER_WARNINGS {
+        let mysql_test = mysql.join("t").join(format!("{test}.test"));
+        let derives = tests.iter().any(|t| t == test)
+            && !our_suite().join("t").join(format!("{test}.test")).is_file()
+            && read(&mysql_test)?.contains(HAVE_FILE_COMPONENT);
+        if !derives {
+            bail!(
+                "mtr::SERVER_WARNINGS suppresses \"{text}\" in {test}, which is not a test \
+                 derived from MySQL's {} with the line {HAVE_FILE_COMPONENT}",
+                mysql_test.display()
+            );
+        }
+    }
+    for test in &tests {
         for (sub, suffix, derive) in parts {
             let name = format!("{test}{suffix}");
             let ours = our_suite().join(sub).join(&name);
             let text = if ours.is_file() {
                 read(&ours)?
             } else {
-                derive(&read(&mysql.join(sub).join(&name))?)
+                derive(test, &read(&mysql.join(sub).join(&name))?)
             };
             write(&suite.join(sub).join(&name), &text)?;
         }
@@ -291,6 +338,9 @@ pub struct Options {
     /// `--record`: write the output as the expected result (to review a legitimate
     /// difference before it becomes one of our result files).
     pub record: bool,
+    /// `--repeat`: run each test this many times (to chase an intermittent failure);
+    /// 0 or 1 runs each once.
+    pub repeat: u32,
 }
 
 /// Runs mtr inside the chroot with `options`, against the KMIP server at `port` with the
@@ -328,9 +378,14 @@ pub fn run(root: &Path, port: u16, pki: &Pki, options: &Options) -> Result<Run> 
     let script = format!(
         "cd /{MYSQL_TEST} && ./mtr --client-bindir=/{MYSQL_TEST}/bin --force --big-test \
          --parallel={} --vardir=/tmp/mtr-kmip --max-test-fail=0 \
-         --testcase-timeout=20 --retry=1 {} {selection} 2>&1",
+         --testcase-timeout=20 --retry=1 {} {} {selection} 2>&1",
         options.parallel.max(1),
-        if options.record { "--record" } else { "" }
+        if options.record { "--record" } else { "" },
+        if options.repeat > 1 {
+            format!("--repeat={}", options.repeat)
+        } else {
+            String::new()
+        }
     );
     let started = Instant::now();
     let mut child = crate::own_process_group(&mut Command::new("chroot"))
@@ -432,6 +487,27 @@ mod tests {
     }
 
     #[test]
+    fn tests_are_derived_by_requiring_our_component_and_adding_only_their_own_suppressions() {
+        let mysql = "--source include/have_component_keyring_file.inc\n\
+                     --source include/big_test.inc\n\
+                     # Setup for component_keyring_file\n";
+        assert_eq!(
+            derive_test("load", mysql),
+            "--source ../inc/have_component_keyring_kmip.inc\n\
+             --source include/big_test.inc\n\
+             # Setup for component_keyring_kmip\n"
+        );
+        let kill = derive_test("log_encrypt_kill", mysql);
+        assert!(kill.starts_with(
+            "--source ../inc/have_component_keyring_kmip.inc\n--disable_query_log\n# "
+        ));
+        assert!(kill.contains(
+            "\ncall mtr.add_suppression(\"The last block of redo had corrupted first_rec_group\");\n\
+             --enable_query_log\n--source include/big_test.inc\n"
+        ));
+    }
+
+    #[test]
     fn results_are_derived_by_renaming_the_component_and_dropping_the_keyring_file_line() {
         let mysql = "# Setup\n\
                      # Creating local configuration file for keyring component: component_keyring_file\n\
@@ -441,7 +517,7 @@ mod tests {
                      Implementation_name\tcomponent_keyring_file\n\
                      SELECT 'component_keyring_file';\n";
         assert_eq!(
-            derive_result(mysql),
+            derive_result("any", mysql),
             "# Setup\n\
              # Creating local configuration file for keyring component: component_keyring_kmip\n\
              SELECT 1;\n\

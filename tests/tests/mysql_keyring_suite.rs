@@ -6,9 +6,10 @@
 //!
 //! `KMIP_MTR_TESTS=load,udf_test` runs only those; `KMIP_MTR_RECORD=1` records the output
 //! as the expected results (to review a legitimate difference before it becomes one of
-//! our result files) instead of checking it.
+//! our result files) instead of checking it; `KMIP_MTR_REPEAT=20` runs each test 20 times
+//! (mtr's `--repeat`), to chase an intermittent failure.
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use kmip_keyring_tests::install::built_component;
 use kmip_keyring_tests::mtr::{self, Options};
 use kmip_keyring_tests::mysqld::with_mysqld;
@@ -28,6 +29,12 @@ fn mysqls_keyring_suite_passes_with_component_keyring_kmip() -> Result<()> {
                 .unwrap_or_default(),
             parallel: 2,
             record: std::env::var_os("KMIP_MTR_RECORD").is_some(),
+            repeat: match std::env::var("KMIP_MTR_REPEAT") {
+                Ok(n) => n
+                    .parse()
+                    .with_context(|| format!("KMIP_MTR_REPEAT={n:?} is not a count of runs"))?,
+                Err(_) => 1,
+            },
         };
         let expected = if options.tests.is_empty() {
             mtr::tests(&root)?
@@ -61,23 +68,27 @@ fn mysqls_keyring_suite_passes_with_component_keyring_kmip() -> Result<()> {
             .iter()
             .filter(|t| !reported.contains(&t.as_str()))
             .collect();
-        if !(failed.is_empty() && missing.is_empty()) {
-            // The whole output first, then what each failure printed and mtr's summary
-            // last, where a log that keeps only the tail still shows why.
-            eprintln!("mysql-test-run's output:\n{}", run.output);
-            let tail: Vec<&str> = run.output.lines().rev().take(15).collect();
-            bail!(
-                "mysql-test-run: failed {failed:?}, never reported {missing:?}\n\
-                 what mtr printed about each failure:\n{}\nthe end of its output:\n{}",
-                mtr::failure_reports(&run.output),
-                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
-            );
-        }
+        // Skips first, so that a run that fails still counts what mtr skipped.
         for outcome in run.outcomes.iter().filter(|o| o.result == "skipped") {
             record_skip(
                 &format!("{TEST} ({})", outcome.test),
                 &format!("mysql-test-run skipped it: {}", outcome.detail),
             );
+        }
+        if !(failed.is_empty() && missing.is_empty()) {
+            // The whole output first, then what each failure printed last, where a log
+            // that keeps only the tail still shows why; mtr's own last lines when it
+            // printed no failure (it stopped before reporting every test).
+            eprintln!("mysql-test-run's output:\n{}", run.output);
+            let reports = mtr::failure_reports(&run.output);
+            let why = if reports.is_empty() {
+                let tail: Vec<&str> = run.output.lines().rev().take(15).collect();
+                let tail = tail.into_iter().rev().collect::<Vec<_>>().join("\n");
+                format!("the end of its output:\n{tail}")
+            } else {
+                format!("what mtr printed about each failure:\n{reports}")
+            };
+            bail!("mysql-test-run: failed {failed:?}, never reported {missing:?}\n{why}");
         }
         let passed = run.outcomes.iter().filter(|o| o.result == "pass").count();
         eprintln!(
