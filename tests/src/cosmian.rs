@@ -1,10 +1,11 @@
 //! A real Cosmian KMS for one test: a second, strict KMIP server (KMIP 1.0-2.1, TLS 1.2 and
 //! 1.3, lifecycle rules PyKMIP does not enforce), built once per machine by
-//! `tests/cosmian/build-cosmian.sh`, started on free loopback ports in its own temporary
-//! directory with a fresh PKI, and stopped by PID when dropped. A test peer only: never
-//! linked or shipped (BUSL-1.1).
+//! `tests/cosmian/build-cosmian.sh`, started on free loopback ports (crate::ports) in its
+//! own temporary directory with a fresh PKI, and stopped by PID when dropped. A test peer
+//! only: never linked or shipped (BUSL-1.1).
 
 use crate::pki::{KeyKind, Pki};
+use crate::ports::{free_loopback_port, PORT_ATTEMPTS, PORT_TAKEN};
 use anyhow::{anyhow, bail, Context, Result};
 use component_keyring_kmip::broker::Broker;
 use component_keyring_kmip::Config;
@@ -48,17 +49,33 @@ impl Cosmian {
         let binary = binary().map_err(|e| anyhow!(e))?;
         let dir = tempfile::Builder::new().prefix("cosmian-").tempdir()?;
         let pki = Pki::generate_with(dir.path(), kind)?;
-        let port = crate::pykmip::free_loopback_port()?;
-        let http_port = crate::pykmip::free_loopback_port()?;
         let mut this = Self {
             child: None,
-            port,
-            http_port,
+            port: 0,
+            http_port: 0,
             dir,
             pki,
         };
-        this.spawn(&binary)?;
-        Ok(this)
+        // A port taken between the draw and the server's bind: again on others.
+        let mut attempt = 1;
+        loop {
+            this.port = free_loopback_port()?;
+            this.http_port = free_loopback_port()?;
+            match this.spawn(&binary) {
+                Err(_) if attempt < PORT_ATTEMPTS && this.port_taken() => {
+                    this.stop();
+                    attempt += 1;
+                }
+                started => return started.map(|()| this),
+            }
+        }
+    }
+
+    /// Whether the server, as last started, found a port taken (its log is new for each
+    /// start).
+    fn port_taken(&self) -> bool {
+        std::fs::read_to_string(self.dir.path().join("server.log"))
+            .is_ok_and(|text| text.contains(PORT_TAKEN))
     }
 
     fn spawn(&mut self, binary: &std::path::Path) -> Result<()> {
@@ -109,6 +126,14 @@ impl Cosmian {
                 .and_then(|c| c.try_wait().ok().flatten())
             {
                 bail!("cosmian_kms exited with {status}: {}", self.log_tail());
+            }
+            if self.port_taken() {
+                bail!(
+                    "cosmian_kms could not bind 127.0.0.1:{} or :{}: {}",
+                    self.port,
+                    self.http_port,
+                    self.log_tail()
+                );
             }
             match broker.open(0) {
                 Ok(_) => return Ok(()),

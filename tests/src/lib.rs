@@ -19,6 +19,7 @@ pub mod mysqld;
 pub mod native_platform;
 pub mod peer;
 pub mod pki;
+pub mod ports;
 pub mod pykmip;
 pub mod raw_guest;
 pub mod servers;

@@ -1,13 +1,13 @@
-//! A real PyKMIP server for one test: started on a free loopback port in its own temporary
-//! directory with a fresh PKI, ready once it completes a mutual-TLS handshake, and stopped
-//! by PID when dropped, whatever the outcome of the test.
+//! A real PyKMIP server for one test: started on a free loopback port (crate::ports) in its
+//! own temporary directory with a fresh PKI, ready once it completes a mutual-TLS
+//! handshake, and stopped by PID when dropped, whatever the outcome of the test.
 
 use crate::pki::Pki;
+use crate::ports::{free_loopback_port, PORT_ATTEMPTS, PORT_TAKEN};
 use crate::workspace_root;
 use anyhow::{bail, Context, Result};
 use component_keyring_kmip::broker::Broker;
 use component_keyring_kmip::Config;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -38,12 +38,6 @@ pub struct PyKmip {
     pub dir: tempfile::TempDir,
     /// The certificates of this run.
     pub pki: Pki,
-}
-
-/// A port on 127.0.0.1 that nothing listened on a moment ago.
-pub fn free_loopback_port() -> Result<u16> {
-    let listener = TcpListener::bind("127.0.0.1:0").context("binding a probe socket")?;
-    Ok(listener.local_addr()?.port())
 }
 
 impl PyKmip {
@@ -102,32 +96,54 @@ impl PyKmip {
                 server.display()
             );
         }
-        let port = free_loopback_port()?;
         let policies = dir.path().join("policies");
         std::fs::create_dir_all(&policies)?;
-        let conf = dir.path().join("server.conf");
+        let mut this = Self {
+            child: None,
+            port: 0,
+            dir,
+            pki,
+        };
+        // A port taken between the draw and PyKMIP's bind: again on another.
+        let mut attempt = 1;
+        loop {
+            this.port = free_loopback_port()?;
+            this.write_conf(&policies, database, suites)?;
+            match this.spawn() {
+                Err(_) if attempt < PORT_ATTEMPTS && this.port_taken() => {
+                    this.stop();
+                    attempt += 1;
+                }
+                started => return started.map(|()| this),
+            }
+        }
+    }
+
+    fn write_conf(&self, policies: &Path, database: &Path, suites: &str) -> Result<()> {
+        let pki = &self.pki;
         std::fs::write(
-            &conf,
+            self.dir.path().join("server.conf"),
             format!(
-                "[server]\nhostname=127.0.0.1\nport={port}\ncertificate_path={}\nkey_path={}\n\
+                "[server]\nhostname=127.0.0.1\nport={}\ncertificate_path={}\nkey_path={}\n\
                  ca_path={}\nauth_suite=TLS1.2\nenable_tls_client_auth=True\n\
                  tls_cipher_suites={suites}\n\
                  policy_path={}\ndatabase_path={}\nlogging_level=INFO\n",
+                self.port,
                 pki.server_cert.display(),
                 pki.server_key.display(),
                 pki.ca.display(),
                 policies.display(),
                 database.display(),
             ),
-        )?;
-        let mut this = Self {
-            child: None,
-            port,
-            dir,
-            pki,
-        };
-        this.spawn()?;
-        Ok(this)
+        )
+        .context("writing PyKMIP's server.conf")
+    }
+
+    /// Whether the server, as last started, found its port taken (its stderr is new for
+    /// each start).
+    fn port_taken(&self) -> bool {
+        std::fs::read_to_string(self.dir.path().join("server.stderr"))
+            .is_ok_and(|text| text.contains(PORT_TAKEN))
     }
 
     fn spawn(&mut self) -> Result<()> {
@@ -177,6 +193,14 @@ impl PyKmip {
                 .and_then(|c| c.try_wait().ok().flatten())
             {
                 bail!("pykmip-server exited with {status}: {}", self.log_tail());
+            }
+            // PyKMIP does not exit when it cannot bind (its policy monitor lives on).
+            if self.port_taken() {
+                bail!(
+                    "pykmip-server could not bind 127.0.0.1:{}: {}",
+                    self.port,
+                    self.log_tail()
+                );
             }
             match broker.open(0) {
                 Ok(_) => return Ok(()),
