@@ -5,7 +5,7 @@
 //! only: never linked or shipped (BUSL-1.1).
 
 use crate::pki::{KeyKind, Pki};
-use crate::ports::{free_loopback_port, PORT_ATTEMPTS, PORT_TAKEN};
+use crate::ports::{free_loopback_port, start_on_free_ports, PORT_TAKEN};
 use anyhow::{anyhow, bail, Context, Result};
 use component_keyring_kmip::broker::Broker;
 use component_keyring_kmip::Config;
@@ -57,18 +57,17 @@ impl Cosmian {
             pki,
         };
         // A port taken between the draw and the server's bind: again on others.
-        let mut attempt = 1;
-        loop {
-            this.port = free_loopback_port()?;
-            this.http_port = free_loopback_port()?;
-            match this.spawn(&binary) {
-                Err(_) if attempt < PORT_ATTEMPTS && this.port_taken() => {
-                    this.stop();
-                    attempt += 1;
-                }
-                started => return started.map(|()| this),
-            }
-        }
+        start_on_free_ports(
+            &mut this,
+            |this| {
+                this.port = free_loopback_port()?;
+                this.http_port = free_loopback_port()?;
+                this.spawn(&binary)
+            },
+            Self::port_taken,
+            Self::stop,
+        )?;
+        Ok(this)
     }
 
     /// Whether the server, as last started, found a port taken (its log is new for each

@@ -20,7 +20,7 @@ const LOWEST: u16 = 20_000;
 /// worth it: the kernel's choice is taken instead.
 const FEWEST: u16 = 1_000;
 /// How many times a server is started on a newly drawn port after finding its port taken.
-pub const PORT_ATTEMPTS: usize = 5;
+const PORT_ATTEMPTS: usize = 5;
 /// What a server's log says when its port was taken (Linux's EADDRINUSE text).
 pub const PORT_TAKEN: &str = "Address already in use";
 
@@ -57,6 +57,27 @@ pub fn free_loopback_port() -> Result<u16> {
     }
     let listener = TcpListener::bind("127.0.0.1:0").context("binding a probe socket")?;
     Ok(listener.local_addr()?.port())
+}
+
+/// Starts `server` with `start` (which draws its ports with [`free_loopback_port`]); while
+/// it fails and `taken` says the server found a port taken, `stop` and again, at most
+/// [`PORT_ATTEMPTS`] times in all.
+pub fn start_on_free_ports<S>(
+    server: &mut S,
+    mut start: impl FnMut(&mut S) -> Result<()>,
+    taken: impl Fn(&S) -> bool,
+    stop: impl Fn(&mut S),
+) -> Result<()> {
+    let mut attempt = 1;
+    loop {
+        match start(server) {
+            Err(_) if attempt < PORT_ATTEMPTS && taken(server) => {
+                stop(server);
+                attempt += 1;
+            }
+            started => return started,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! handshake, and stopped by PID when dropped, whatever the outcome of the test.
 
 use crate::pki::Pki;
-use crate::ports::{free_loopback_port, PORT_ATTEMPTS, PORT_TAKEN};
+use crate::ports::{free_loopback_port, start_on_free_ports, PORT_TAKEN};
 use crate::workspace_root;
 use anyhow::{bail, Context, Result};
 use component_keyring_kmip::broker::Broker;
@@ -105,18 +105,17 @@ impl PyKmip {
             pki,
         };
         // A port taken between the draw and PyKMIP's bind: again on another.
-        let mut attempt = 1;
-        loop {
-            this.port = free_loopback_port()?;
-            this.write_conf(&policies, database, suites)?;
-            match this.spawn() {
-                Err(_) if attempt < PORT_ATTEMPTS && this.port_taken() => {
-                    this.stop();
-                    attempt += 1;
-                }
-                started => return started.map(|()| this),
-            }
-        }
+        start_on_free_ports(
+            &mut this,
+            |this| {
+                this.port = free_loopback_port()?;
+                this.write_conf(&policies, database, suites)?;
+                this.spawn()
+            },
+            Self::port_taken,
+            Self::stop,
+        )?;
+        Ok(this)
     }
 
     fn write_conf(&self, policies: &Path, database: &Path, suites: &str) -> Result<()> {
