@@ -5,7 +5,7 @@
 //! only: never linked or shipped (BUSL-1.1).
 
 use crate::pki::{KeyKind, Pki};
-use crate::ports::{free_loopback_port, start_on_free_ports, PORT_TAKEN};
+use crate::ports::{free_loopback_port, log_says_port_taken, start_on_free_ports};
 use anyhow::{anyhow, bail, Context, Result};
 use component_keyring_kmip::broker::Broker;
 use component_keyring_kmip::Config;
@@ -73,8 +73,7 @@ impl Cosmian {
     /// Whether the server, as last started, found a port taken (its log is new for each
     /// start).
     fn port_taken(&self) -> bool {
-        std::fs::read_to_string(self.dir.path().join("server.log"))
-            .is_ok_and(|text| text.contains(PORT_TAKEN))
+        log_says_port_taken(&self.dir.path().join("server.log"))
     }
 
     fn spawn(&mut self, binary: &std::path::Path) -> Result<()> {

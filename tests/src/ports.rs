@@ -12,6 +12,7 @@
 use anyhow::{Context, Result};
 use std::hash::{BuildHasher, Hasher};
 use std::net::TcpListener;
+use std::path::Path;
 
 /// The lowest port drawn: above the ports mysql-test-run gives its servers (13000 on,
 /// 30 per worker).
@@ -22,7 +23,7 @@ const FEWEST: u16 = 1_000;
 /// How many times a server is started on a newly drawn port after finding its port taken.
 const PORT_ATTEMPTS: usize = 5;
 /// What a server's log says when its port was taken (Linux's EADDRINUSE text).
-pub const PORT_TAKEN: &str = "Address already in use";
+const PORT_TAKEN: &str = "Address already in use";
 
 /// The first port of the kernel's ephemeral range (32768 when it cannot be read).
 fn ephemeral_low() -> u16 {
@@ -78,6 +79,11 @@ pub fn start_on_free_ports<S>(
             started => return started,
         }
     }
+}
+
+/// Whether the server's `log` (new for each start) says it found its port taken.
+pub fn log_says_port_taken(log: &Path) -> bool {
+    std::fs::read_to_string(log).is_ok_and(|text| text.contains(PORT_TAKEN))
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! handshake, and stopped by PID when dropped, whatever the outcome of the test.
 
 use crate::pki::Pki;
-use crate::ports::{free_loopback_port, start_on_free_ports, PORT_TAKEN};
+use crate::ports::{free_loopback_port, log_says_port_taken, start_on_free_ports};
 use crate::workspace_root;
 use anyhow::{bail, Context, Result};
 use component_keyring_kmip::broker::Broker;
@@ -141,8 +141,7 @@ impl PyKmip {
     /// Whether the server, as last started, found its port taken (its stderr is new for
     /// each start).
     fn port_taken(&self) -> bool {
-        std::fs::read_to_string(self.dir.path().join("server.stderr"))
-            .is_ok_and(|text| text.contains(PORT_TAKEN))
+        log_says_port_taken(&self.dir.path().join("server.stderr"))
     }
 
     fn spawn(&mut self) -> Result<()> {
